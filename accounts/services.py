@@ -1,0 +1,64 @@
+"""Writes of people: contacts are created here, with or without a password."""
+
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+
+from accounts.models import Organization, User
+from accounts.roles import Role
+from accounts.selectors import contact_find_by_email, organization_for_email
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    organization: Organization | None = None,
+    language: str = User.Language.EN,
+    password: str | None = None,
+    username: str | None = None,
+) -> User:
+    """A customer contact. Without a password the contact cannot log in until one is set."""
+    email = email.strip()
+    user = User(
+        username=(username or email.lower())[:150],
+        email=email,
+        first_name=first_name[:150],
+        last_name=last_name[:150],
+        organization=organization,
+        language=language,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    user.groups.add(Group.objects.get(name=Role.CUSTOMER))
+    return user
+
+
+def contact_get_or_create(*, email: str, display_name: str = "") -> tuple[User, bool]:
+    """The contact with this address (case-insensitive), or a new one attached to the organization
+    whose mail domain matches. Safe when two intakes race on the same new address."""
+    existing = contact_find_by_email(email=email)
+    if existing:
+        return existing, False
+    first, _, last = display_name.strip().partition(" ")
+    try:
+        with transaction.atomic():
+            return (
+                contact_create(
+                    email=email,
+                    first_name=first,
+                    last_name=last,
+                    organization=organization_for_email(email=email),
+                ),
+                True,
+            )
+    except IntegrityError:
+        found = contact_find_by_email(email=email)
+        if found is None:
+            raise
+        return found, False

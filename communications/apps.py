@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CommunicationsConfig(AppConfig):
+    name = "communications"
+    verbose_name = "Customer communication"

@@ -1,0 +1,262 @@
+"""Demo data: the five resolver groups, a small catalogue, two customer organizations, one login per role,
+and about 200 tickets across types and statuses, all made through the real services (so every ticket has
+a genuine audit trail). Idempotent: running it again creates only what is missing."""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from accounts.roles import Role, roles_sync
+from catalog.models import ResolverGroup, ResolverGroupMembership, Service
+from communications.models import OutboundEmail
+from communications.services import outbound_email_deliver
+from tickets import services as ts
+from tickets.choices import Channel, PendingReason, ResolutionCode, TicketStatus, TicketType
+from tickets.models import Ticket
+
+GROUPS = [
+    ("Infrastructure", "infrastructure", "Servers, storage, virtualisation, backups."),
+    ("Application Support", "application-support", "Business applications: ERP, email, collaboration."),
+    ("Network Operations", "network-operations", "LAN, WAN, VPN, Wi-Fi, firewalls."),
+    ("Security", "security", "Identity, access, security incidents."),
+    ("Service Delivery", "service-delivery", "Workplace, devices, standard requests."),
+]
+
+SERVICES = [
+    ("Email and Calendar", "email", 2, "application-support"),
+    ("ERP", "erp", 1, "application-support"),
+    ("VPN", "vpn", 2, "network-operations"),
+    ("Office Network", "office-network", 2, "network-operations"),
+    ("Hosting and Servers", "hosting", 1, "infrastructure"),
+    ("Identity and Access", "identity", 2, "security"),
+    ("Workplace and Laptops", "workplace", 3, "service-delivery"),
+    ("Printing", "printing", 4, "service-delivery"),
+]
+
+ORGS = [
+    ("Acme Corporation", "acme", ["acme.example"], True),
+    ("Globex Ltd", "globex", ["globex.example"], False),
+]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    role_label: str
+    username: str
+    first: str
+    last: str
+    email: str
+    roles: tuple[str, ...]
+    org: str | None = None
+    staff: bool = False
+    superuser: bool = False
+    groups: tuple[str, ...] = ()
+    language: str = "en"
+
+
+USERS = [
+    DemoUser("admin", "admin", "Ada", "Admin", "admin@itsm.localhost", (), staff=True, superuser=True),
+    DemoUser("service desk", "dana", "Dana", "Desk", "dana@itsm.localhost", (Role.SERVICE_DESK,), staff=False),
+    DemoUser(
+        "resolver",
+        "rick",
+        "Rick",
+        "Resolver",
+        "rick@itsm.localhost",
+        (Role.RESOLVER,),
+        groups=("infrastructure", "network-operations"),
+    ),
+    DemoUser(
+        "resolver",
+        "nina",
+        "Nina",
+        "Nguyen",
+        "nina@itsm.localhost",
+        (Role.RESOLVER,),
+        groups=("application-support", "security", "service-delivery"),
+    ),
+    DemoUser("service manager", "maria", "Maria", "Manager", "maria@itsm.localhost", (Role.SERVICE_MANAGER,)),
+    DemoUser("customer", "alice", "Alice", "Andersen", "alice@acme.example", (Role.CUSTOMER,), org="acme"),
+    DemoUser(
+        "customer", "bob", "Bob", "Bianchi", "bob@globex.example", (Role.CUSTOMER,), org="globex", language="it"
+    ),
+    DemoUser("customer", "carol", "Carol", "Chen", "carol@acme.example", (Role.CUSTOMER,), org="acme"),
+    DemoUser("vendor", "victor", "Victor", "Vendor", "victor@vendor.example", (Role.VENDOR,)),
+]
+
+# Logins printed for `make run`: one per role, and one customer per organization.
+PRINTED = ["admin", "dana", "rick", "maria", "alice", "bob", "victor"]
+
+TITLES = {
+    "email": ["Outlook keeps asking for my password", "Shared mailbox not visible", "Calendar invites not delivered"],
+    "erp": ["ERP invoice run fails with error 500", "Cannot post goods receipt in ERP", "ERP report is empty"],
+    "vpn": ["VPN disconnects every few minutes", "Cannot connect to VPN from hotel", "VPN client certificate expired"],
+    "office-network": ["Wi-Fi on 3rd floor is down", "Network port in room 12 dead", "Slow network in Milan office"],
+    "hosting": ["Disk almost full on app server", "Backup job failed last night", "VM does not start after patching"],
+    "identity": ["Need access to the finance share", "Account locked out", "Please remove access for a leaver"],
+    "workplace": ["New laptop for new hire", "Laptop screen flickers", "Install Visio on my laptop"],
+    "printing": ["Printer on 2nd floor jams", "Cannot print in colour", "Add printer for new office"],
+}
+
+TYPE_FOR = {
+    "identity": [TicketType.ACCESS_REQUEST, TicketType.INCIDENT],
+    "workplace": [TicketType.SERVICE_REQUEST, TicketType.INCIDENT],
+    "printing": [TicketType.INCIDENT, TicketType.SERVICE_REQUEST],
+}
+
+STATUS_MIX = [
+    (TicketStatus.NEW, 14),
+    (TicketStatus.ASSIGNED, 16),
+    (TicketStatus.IN_PROGRESS, 22),
+    (TicketStatus.PENDING, 12),
+    (TicketStatus.RESOLVED, 14),
+    (TicketStatus.CLOSED, 17),
+    (TicketStatus.CANCELLED, 5),
+]
+
+TARGET_TICKETS = 200
+
+
+def _user(spec: DemoUser, orgs: dict[str, Organization], password: str) -> User:
+    user, _ = User.objects.get_or_create(username=spec.username, defaults={"email": spec.email})
+    user.first_name, user.last_name, user.email = spec.first, spec.last, spec.email
+    user.organization = orgs.get(spec.org) if spec.org else None
+    user.is_staff, user.is_superuser, user.is_active = spec.staff, spec.superuser, True
+    user.language = spec.language
+    user.set_password(password)
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=spec.roles))
+    return user
+
+
+@transaction.atomic
+def demo_seed_reference_data() -> dict:
+    roles_sync()
+    groups = {}
+    for name, slug, description in GROUPS:
+        groups[slug], _ = ResolverGroup.objects.update_or_create(
+            slug=slug, defaults={"name": name, "description": description}
+        )
+    for name, slug, criticality, group_slug in SERVICES:
+        Service.objects.update_or_create(
+            slug=slug,
+            defaults={"name": name, "criticality": criticality, "default_resolver_group": groups[group_slug]},
+        )
+    orgs = {}
+    for name, slug, domains, share in ORGS:
+        orgs[slug], _ = Organization.objects.update_or_create(
+            slug=slug, defaults={"name": name, "email_domains": domains, "share_tickets": share}
+        )
+    password = settings.ITSM_DEMO_PASSWORD
+    users = {spec.username: _user(spec, orgs, password) for spec in USERS}
+    for spec in USERS:
+        for slug in spec.groups:
+            ResolverGroupMembership.objects.get_or_create(group=groups[slug], user=users[spec.username])
+    for slug, username in [("infrastructure", "rick"), ("application-support", "nina"), ("security", "nina")]:
+        ResolverGroup.objects.filter(slug=slug).update(manager=users[username])
+    return {"groups": groups, "orgs": orgs, "users": users}
+
+
+def _deliver_pending_mail(now: datetime) -> None:
+    for pk in OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).values_list("pk", flat=True):
+        outbound_email_deliver(outbound_id=pk, now=now)
+
+
+def _make_ticket(rng: random.Random, ref: dict, target: str, now: datetime) -> Ticket:
+    users = ref["users"]
+    service = rng.choice(list(Service.objects.filter(is_active=True)))
+    requester = users[rng.choice(["alice", "bob", "carol"])]
+    desk = users["dana"]
+    if target == TicketStatus.RESOLVED:  # recent, so the acceptance window is still open
+        created = now - timedelta(hours=rng.uniform(30, 60))
+    elif target == TicketStatus.CLOSED:
+        created = now - timedelta(days=rng.uniform(2, 45))
+    else:
+        created = now - timedelta(days=rng.uniform(0.2, 30), minutes=rng.randint(0, 600))
+    ticket_type = rng.choice(TYPE_FOR.get(service.slug, [TicketType.INCIDENT, TicketType.INCIDENT,
+                                                          TicketType.SERVICE_REQUEST, TicketType.INFORMATION_REQUEST]))
+    channel = rng.choice([Channel.EMAIL, Channel.EMAIL, Channel.PORTAL, Channel.PHONE, Channel.API])
+    title = rng.choice(TITLES[service.slug])
+    t = created
+    actor = requester if channel == Channel.PORTAL else desk
+    ticket = ts.ticket_create(
+        actor=actor,
+        requester=requester,
+        title=title,
+        description=f"{title}.\n\nReported by {requester.display_name}. Started this morning; "
+        "it affects my daily work.",
+        ticket_type=ticket_type,
+        channel=channel,
+        impact=rng.choice([2, 3, 4, 4, 4]),
+        urgency=rng.choice([1, 2, 3, 3, 4]),
+        priority=rng.choice(["P1", "P2", "P3", "P3", "P4", "P4"]),
+        service=service if target != TicketStatus.NEW else None,
+        now=t,
+    )
+    if target == TicketStatus.NEW:
+        return ticket
+    group = ticket.resolver_group
+    members = list(group.members.all()) if group else []
+    step = lambda hours: t + timedelta(hours=hours)  # noqa: E731
+    if target == TicketStatus.CANCELLED:
+        ts.ticket_transition(ticket=ticket, actor=desk, to_status=target, reason="Raised twice by mistake.",
+                             now=step(0.5))
+        return ticket
+    if target == TicketStatus.ASSIGNED:
+        return ticket
+    assignee = rng.choice(members) if members else None
+    if assignee:
+        ts.ticket_assign(ticket=ticket, actor=desk, assignee=assignee, reason="demo", now=step(0.2))
+    ts.comment_add(ticket=ticket, author=assignee or desk, body="Looking into it now.", is_public=True, now=step(0.5))
+    ts.ticket_transition(ticket=ticket, actor=assignee or desk, to_status=TicketStatus.IN_PROGRESS, now=step(0.6))
+    ts.comment_add(ticket=ticket, author=assignee or desk, body="Checked the logs; see the server side error.",
+                   is_public=False, now=step(1))
+    if target == TicketStatus.IN_PROGRESS:
+        return ticket
+    if target == TicketStatus.PENDING:
+        reason = rng.choice([PendingReason.AWAITING_CUSTOMER, PendingReason.AWAITING_VENDOR])
+        ts.ticket_transition(ticket=ticket, actor=assignee or desk, to_status=target, pending_reason=reason,
+                             reason="Waiting for details.", now=step(1.5))
+        return ticket
+    resolved_at = step(rng.uniform(2, 24))
+    ts.ticket_transition(
+        ticket=ticket,
+        actor=assignee or desk,
+        to_status=TicketStatus.RESOLVED,
+        resolution_code=rng.choice([ResolutionCode.SOLVED, ResolutionCode.WORKAROUND, ResolutionCode.FULFILLED]),
+        resolution_notes="Applied the fix and verified with the customer's test case.",
+        now=resolved_at,
+    )
+    _deliver_pending_mail(resolved_at + timedelta(minutes=1))
+    if target == TicketStatus.CLOSED:
+        ticket.refresh_from_db()
+        ts.resolution_accept(ticket=ticket, actor=requester, now=resolved_at + timedelta(hours=2))
+    return ticket
+
+
+def demo_seed(*, now: datetime | None = None, target: int = TARGET_TICKETS) -> dict:
+    now = now or timezone.now()
+    ref = demo_seed_reference_data()
+    customers = [ref["users"][u] for u in ("alice", "bob", "carol")]
+    existing = Ticket.objects.filter(requester__in=customers).count()
+    rng = random.Random(2026 + existing)
+    statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
+    created = 0
+    for _ in range(max(0, target - existing)):
+        with transaction.atomic():
+            _make_ticket(rng, ref, rng.choice(statuses), now)
+        created += 1
+    _deliver_pending_mail(now)
+    return {"created": created, "existing": existing, "users": ref["users"]}
+
+
+def demo_login_lines() -> list[str]:
+    password = settings.ITSM_DEMO_PASSWORD
+    by_name = {spec.username: spec for spec in USERS}
+    return [f"{by_name[u].role_label}: {u} / {password}" for u in PRINTED]

@@ -1,0 +1,31 @@
+"""The Celery app and the one place where every periodic schedule is defined.
+
+Every periodic task is idempotent (safe with two beat processes or a retried run): the services it calls
+take row locks or rely on unique constraints, never on running once.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itsm.settings")
+
+app = Celery("itsm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # every minute: send outbound mail whose first attempt failed or whose retry is due
+    # (https://crontab.guru/#*_*_*_*_*)
+    "communications-outbox-deliver-due": {
+        "task": "communications.tasks.outbox_deliver_due",
+        "schedule": crontab(minute="*"),
+    },
+    # every 10 minutes: close resolved tickets whose acceptance window passed without a rejection
+    # (https://crontab.guru/#*/10_*_*_*_*)
+    "tickets-autoclose-due": {
+        "task": "tickets.tasks.tickets_autoclose_due",
+        "schedule": crontab(minute="*/10"),
+    },
+}

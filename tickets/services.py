@@ -1,0 +1,803 @@
+"""Every write to a ticket. Each function is atomic, takes the ticket's row lock first (so concurrent
+writers queue instead of overwriting each other), checks the rules, saves narrowly and appends its
+events to the audit trail in the same transaction. Side effects (mail, tasks) run after commit."""
+
+import hashlib
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from accounts.roles import user_is_agent
+from catalog.models import ResolverGroup, Service
+from itsm.lib.errors import DomainError, PermissionDenied
+from tickets import permissions
+from tickets.choices import (
+    ALLOWED_TRANSITIONS,
+    NUMBER_PREFIX,
+    Channel,
+    LinkKind,
+    PendingReason,
+    ResolutionCode,
+    TicketEventType,
+    TicketStatus,
+    TicketType,
+)
+from tickets.closure import closure_unmet
+from tickets.events import event_write
+from tickets.exceptions import (
+    AttachmentRejected,
+    ClosureBlocked,
+    InvalidLink,
+    InvalidTransition,
+    StaleVersion,
+)
+from tickets.models import Attachment, Comment, Ticket, TicketLink, TicketNumberCounter
+
+NUMBER_COUNTER = "ticket"
+PARENT_LINK_LOCK = "parent-links"
+
+# Fields ticket_update may change. Status, group and assignee have their own services.
+UPDATABLE_FIELDS = (
+    "title",
+    "description",
+    "ticket_type",
+    "channel",
+    "impact",
+    "urgency",
+    "priority",
+    "service",
+    "organization",
+    "requester",
+    "resolution_code",
+    "resolution_notes",
+)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _lock(ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
+    """Reload the ticket under a row lock (PostgreSQL `SELECT ... FOR UPDATE`; on SQLite the IMMEDIATE
+    transaction already holds the database's write lock) and check the caller's version."""
+    ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
+    if expected_version is not None and int(expected_version) != ticket.version:
+        raise StaleVersion(ticket.number, int(expected_version), ticket.version)
+    return ticket
+
+
+def _save(ticket: Ticket, fields: Iterable[str], now: datetime, *, bump_version: bool = True) -> None:
+    fields = set(fields) | {"updated_at"}
+    ticket.updated_at = now
+    if bump_version:
+        ticket.version += 1
+        fields.add("version")
+    ticket.save(update_fields=sorted(fields))
+
+
+def _event_value(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return {"id": value.pk, "name": str(value)}
+    return value
+
+
+def _require_agent(actor) -> None:
+    if actor is not None and not user_is_agent(actor):
+        raise PermissionDenied("Only service desk agents, resolvers and service managers may do this.")
+
+
+def _next_number(ticket_type: str) -> str:
+    """The next ticket number: one `UPDATE ... RETURNING` on the counter row, inside the caller's
+    transaction. The row stays locked until commit, so concurrent creations get distinct values."""
+    sql = f"UPDATE {TicketNumberCounter._meta.db_table} SET value = value + 1 WHERE name = %s RETURNING value"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [NUMBER_COUNTER])
+        row = cursor.fetchone()
+        if row is None:  # the counter row is created by a migration; recreate it if a test flushed it
+            TicketNumberCounter.objects.get_or_create(name=NUMBER_COUNTER)
+            cursor.execute(sql, [NUMBER_COUNTER])
+            row = cursor.fetchone()
+    return f"{NUMBER_PREFIX[ticket_type]}-{row[0]:06d}"
+
+
+def _validate(ticket: Ticket) -> None:
+    try:
+        ticket.clean_fields(exclude=["number", "requester", "watchers"])
+    except ValidationError as exc:
+        raise DomainError(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()), details=exc.message_dict
+        ) from exc
+    if not ticket.title.strip():
+        raise DomainError("A ticket needs a title.", details={"title": ["This field may not be blank."]})
+
+
+# --- creation and field changes ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor: User | None,
+    requester: User,
+    title: str,
+    description: str = "",
+    ticket_type: str = TicketType.INCIDENT,
+    channel: str = Channel.AGENT,
+    impact: int = 4,
+    urgency: int = 3,
+    priority: str = "",
+    service: Service | None = None,
+    resolver_group: ResolverGroup | None = None,
+    assignee: User | None = None,
+    organization: Organization | None = None,
+    watchers: Iterable[User] = (),
+    now: datetime | None = None,
+) -> Ticket:
+    """Log a request. `actor` None means the system (mail intake). A customer may create only their own
+    tickets. Without a group, the service's default resolver group takes the ticket."""
+    now = _now(now)
+    if actor is not None and not user_is_agent(actor) and actor.pk != requester.pk:
+        raise PermissionDenied("Customers can only create tickets for themselves.")
+    if ticket_type not in TicketType.values:
+        raise DomainError(f"Unknown ticket type {ticket_type!r}.", details={"ticket_type": ["invalid"]})
+    if organization is None:
+        organization = requester.organization
+    if resolver_group is None and service is not None:
+        resolver_group = service.default_resolver_group
+    ticket = Ticket(
+        ticket_type=ticket_type,
+        channel=channel,
+        title=title.strip()[:255],
+        description=description,
+        requester=requester,
+        organization=organization,
+        created_by=actor,
+        impact=impact,
+        urgency=urgency,
+        priority=priority,
+        service=service,
+        created_at=now,
+        updated_at=now,
+    )
+    _validate(ticket)
+    ticket.number = _next_number(ticket_type)
+    ticket.save(force_insert=True)
+    watcher_list = [w for w in watchers if w.pk != requester.pk]
+    if watcher_list:
+        ticket.watchers.add(*watcher_list)
+    event_write(
+        ticket=ticket,
+        event_type=TicketEventType.CREATED,
+        actor=actor,
+        now=now,
+        data={
+            "number": ticket.number,
+            "title": ticket.title,
+            "ticket_type": ticket.ticket_type,
+            "channel": ticket.channel,
+            "status": ticket.status,
+            "requester": _event_value(requester),
+            "organization": _event_value(organization),
+            "impact": ticket.impact,
+            "urgency": ticket.urgency,
+            "priority": ticket.priority,
+            "service": _event_value(service),
+            "watchers": [_event_value(w) for w in watcher_list],
+            "description_sha256": hashlib.sha256(description.encode()).hexdigest(),
+        },
+    )
+    if resolver_group is not None or assignee is not None:
+        _assign(ticket, actor=actor, resolver_group=resolver_group, assignee=assignee, reason="", now=now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Change fields of UPDATABLE_FIELDS. One event lists each changed field with its from and to."""
+    _require_agent(actor)
+    unknown = set(data) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise DomainError(
+            f"These fields cannot be changed here: {', '.join(sorted(unknown))}.",
+            details={f: ["not updatable"] for f in sorted(unknown)},
+        )
+    now = _now(now)
+    _lock(ticket, expected_version=expected_version)
+    changes: dict[str, dict[str, Any]] = {}
+    for field, value in data.items():
+        old = getattr(ticket, field)
+        if isinstance(value, str) and field in ("title",):
+            value = value.strip()
+        if value == old or (value is None and old == ""):
+            continue
+        changes[field] = {"from": _event_value(old), "to": _event_value(value)}
+        setattr(ticket, field, "" if value is None and field not in ("service", "organization") else value)
+    if not changes:
+        return ticket
+    if "resolution_code" in changes and ticket.resolution_code not in ["", *ResolutionCode.values]:
+        raise DomainError(f"Unknown resolution code {ticket.resolution_code!r}.")
+    _validate(ticket)
+    for field in ("description", "resolution_notes"):
+        if field in changes:  # long texts: the event keeps digests, the row keeps the text
+            changes[field] = {
+                "from_sha256": hashlib.sha256(str(changes[field]["from"]).encode()).hexdigest(),
+                "to_sha256": hashlib.sha256(str(changes[field]["to"]).encode()).hexdigest(),
+                "to_length": len(str(changes[field]["to"])),
+            }
+    fields = [("requester_id" if f == "requester" else f) for f in changes]
+    _save(ticket, fields, now)
+    event_write(ticket=ticket, event_type=TicketEventType.UPDATED, actor=actor, now=now, data={"changes": changes})
+    return ticket
+
+
+# --- assignment -----------------------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+def _assign(
+    ticket: Ticket,
+    *,
+    actor: User | None,
+    resolver_group: ResolverGroup | None | Any,
+    assignee: User | None | Any,
+    reason: str,
+    now: datetime,
+) -> None:
+    new_group = ticket.resolver_group if resolver_group is _UNSET else resolver_group
+    new_assignee = ticket.assignee if assignee is _UNSET else assignee
+    if new_assignee is not None and not user_is_agent(new_assignee):
+        raise DomainError(f"{new_assignee} cannot be assigned tickets: they are not an agent.")
+    if (
+        new_assignee is not None
+        and new_group is not None
+        and new_group.memberships.exists()
+        and not new_group.memberships.filter(user=new_assignee).exists()
+    ):
+        raise DomainError(f"{new_assignee.display_name} is not a member of {new_group}.")
+    changes = {}
+    if (new_group.pk if new_group else None) != ticket.resolver_group_id:
+        changes["resolver_group"] = {"from": _event_value(ticket.resolver_group), "to": _event_value(new_group)}
+    if (new_assignee.pk if new_assignee else None) != ticket.assignee_id:
+        changes["assignee"] = {"from": _event_value(ticket.assignee), "to": _event_value(new_assignee)}
+    if not changes:
+        return
+    ticket.resolver_group = new_group
+    ticket.assignee = new_assignee
+    _save(ticket, ["resolver_group", "assignee"], now)
+    event_write(
+        ticket=ticket,
+        event_type=TicketEventType.ASSIGNED,
+        actor=actor,
+        now=now,
+        data={**changes, "reason": reason},
+    )
+    if ticket.status == TicketStatus.NEW and (new_group is not None or new_assignee is not None):
+        _transition(ticket, actor=actor, to_status=TicketStatus.ASSIGNED, now=now, reason="assigned")
+
+
+@transaction.atomic
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    resolver_group: ResolverGroup | None | Any = _UNSET,
+    assignee: User | None | Any = _UNSET,
+    reason: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Give the ticket to a resolver group and/or a person. A new ticket becomes Assigned."""
+    _require_agent(actor)
+    now = _now(now)
+    _lock(ticket, expected_version=expected_version)
+    _assign(ticket, actor=actor, resolver_group=resolver_group, assignee=assignee, reason=reason, now=now)
+    return ticket
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+
+
+def _transition(
+    ticket: Ticket,
+    *,
+    actor: User | None,
+    to_status: str,
+    now: datetime,
+    pending_reason: str = "",
+    resolution_code: str = "",
+    resolution_notes: str = "",
+    reason: str = "",
+) -> None:
+    """Move a locked ticket along the transition table. Permission checks are the caller's."""
+    current = ticket.status
+    if to_status not in TicketStatus.values:
+        raise InvalidTransition(current, to_status, "no such status")
+    if to_status not in ALLOWED_TRANSITIONS[current]:
+        raise InvalidTransition(current, to_status)
+    fields = {"status"}
+    data: dict[str, Any] = {"from": current, "to": to_status}
+    if reason:
+        data["reason"] = reason
+
+    if to_status == TicketStatus.PENDING:
+        if pending_reason not in PendingReason.values:
+            raise InvalidTransition(
+                current, to_status, f"a pending reason is required ({', '.join(PendingReason.values)})"
+            )
+        ticket.pending_reason = pending_reason
+        data["pending_reason"] = pending_reason
+        fields.add("pending_reason")
+    elif ticket.pending_reason:
+        data["pending_reason_cleared"] = ticket.pending_reason
+        ticket.pending_reason = ""
+        fields.add("pending_reason")
+
+    if to_status == TicketStatus.ASSIGNED and ticket.resolver_group_id is None and ticket.assignee_id is None:
+        raise InvalidTransition(current, to_status, "assign a resolver group or an assignee first")
+
+    if to_status == TicketStatus.RESOLVED:
+        if resolution_code:
+            if resolution_code not in ResolutionCode.values:
+                raise InvalidTransition(current, to_status, f"unknown resolution code {resolution_code!r}")
+            ticket.resolution_code = resolution_code
+        if resolution_notes:
+            ticket.resolution_notes = resolution_notes
+        ticket.resolved_at = now
+        ticket.resolution_notice_sent_at = None
+        ticket.resolution_accepted_at = None
+        ticket.resolution_rejected_at = None
+        fields |= {
+            "resolution_code",
+            "resolution_notes",
+            "resolved_at",
+            "resolution_notice_sent_at",
+            "resolution_accepted_at",
+            "resolution_rejected_at",
+        }
+        data["resolution_code"] = ticket.resolution_code
+        data["resolution_notes_sha256"] = hashlib.sha256(ticket.resolution_notes.encode()).hexdigest()
+
+    if current == TicketStatus.RESOLVED and to_status == TicketStatus.IN_PROGRESS:
+        ticket.reopen_count += 1
+        ticket.resolved_at = None
+        ticket.resolution_notice_sent_at = None
+        ticket.resolution_accepted_at = None
+        fields |= {"reopen_count", "resolved_at", "resolution_notice_sent_at", "resolution_accepted_at"}
+        data["reopen_count"] = ticket.reopen_count
+
+    if to_status == TicketStatus.CLOSED:
+        unmet = closure_unmet(ticket, now=now)
+        if unmet:
+            raise ClosureBlocked(unmet)
+        ticket.closed_at = now
+        fields.add("closed_at")
+
+    if to_status == TicketStatus.CANCELLED:
+        if not reason.strip():
+            raise InvalidTransition(current, to_status, "a reason is required to cancel a ticket")
+        ticket.cancel_reason = reason.strip()
+        ticket.closed_at = now
+        fields |= {"cancel_reason", "closed_at"}
+
+    ticket.status = to_status
+    _save(ticket, fields, now)
+    event_write(ticket=ticket, event_type=TicketEventType.STATUS_CHANGED, actor=actor, now=now, data=data)
+
+    if to_status == TicketStatus.RESOLVED:
+        from communications.services import notification_resolution_enqueue
+
+        notification_resolution_enqueue(ticket=ticket, now=now)
+
+
+@transaction.atomic
+def ticket_transition(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    to_status: str,
+    pending_reason: str = "",
+    resolution_code: str = "",
+    resolution_notes: str = "",
+    reason: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Change the status. Refused, naming the current and the asked status, unless the transition table
+    allows it; Close also passes the closure gate, naming every unmet criterion."""
+    now = _now(now)
+    _lock(ticket, expected_version=expected_version)
+    if not permissions.can_transition(actor, ticket, to_status):
+        raise PermissionDenied(f"You may not move this ticket to {to_status}.")
+    _transition(
+        ticket,
+        actor=actor,
+        to_status=to_status,
+        now=now,
+        pending_reason=pending_reason,
+        resolution_code=resolution_code,
+        resolution_notes=resolution_notes,
+        reason=reason,
+    )
+    return ticket
+
+
+@transaction.atomic
+def resolution_accept(*, ticket: Ticket, actor: User | None, now: datetime | None = None) -> Ticket:
+    """The customer accepts the resolution; the ticket closes at once if the rest of the gate holds."""
+    now = _now(now)
+    _lock(ticket)
+    if ticket.status != TicketStatus.RESOLVED:
+        raise InvalidTransition(ticket.status, TicketStatus.CLOSED, "only a resolved ticket can be accepted")
+    if actor is not None and not permissions.can_decide_resolution(actor, ticket):
+        raise PermissionDenied("Only the customer of this ticket can accept its resolution.")
+    ticket.resolution_accepted_at = now
+    _save(ticket, ["resolution_accepted_at"], now)
+    event_write(ticket=ticket, event_type=TicketEventType.RESOLUTION_ACCEPTED, actor=actor, now=now)
+    if not closure_unmet(ticket, now=now):
+        _transition(ticket, actor=actor, to_status=TicketStatus.CLOSED, now=now, reason="resolution accepted")
+    return ticket
+
+
+@transaction.atomic
+def resolution_reject(*, ticket: Ticket, actor: User | None, reason: str, now: datetime | None = None) -> Ticket:
+    """The customer rejects the resolution: the ticket is reopened (back to In Progress)."""
+    now = _now(now)
+    _lock(ticket)
+    if ticket.status != TicketStatus.RESOLVED:
+        raise InvalidTransition(ticket.status, TicketStatus.IN_PROGRESS, "only a resolved ticket can be rejected")
+    if actor is not None and not permissions.can_decide_resolution(actor, ticket):
+        raise PermissionDenied("Only the customer of this ticket can reject its resolution.")
+    if not reason.strip():
+        raise DomainError("Say why the resolution does not solve the problem.", details={"reason": ["required"]})
+    ticket.resolution_rejected_at = now
+    _save(ticket, ["resolution_rejected_at"], now)
+    event_write(
+        ticket=ticket,
+        event_type=TicketEventType.RESOLUTION_REJECTED,
+        actor=actor,
+        now=now,
+        data={"reason": reason.strip()},
+    )
+    _comment(ticket, author=actor, body=reason.strip(), is_public=True, now=now)
+    _transition(ticket, actor=actor, to_status=TicketStatus.IN_PROGRESS, now=now, reason="resolution rejected")
+    return ticket
+
+
+@transaction.atomic
+def ticket_record_resolution_notice(*, ticket: Ticket, sent_at: datetime, outbound_id: int) -> bool:
+    """Called when the resolution notice was delivered; starts the acceptance window. False when the
+    ticket is no longer resolved (it was reopened before the notice went out)."""
+    _lock(ticket)
+    if ticket.status != TicketStatus.RESOLVED or ticket.resolution_notice_sent_at is not None:
+        return False
+    ticket.resolution_notice_sent_at = sent_at
+    _save(ticket, ["resolution_notice_sent_at"], sent_at, bump_version=False)
+    return True
+
+
+def tickets_autoclose_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Close resolved tickets whose acceptance window has passed (or that were accepted while a linked
+    ticket was still open) and that now pass the closure gate. Safe to run twice at once: each ticket
+    is re-checked under its row lock."""
+    now = _now(now)
+    cutoff = now - settings.ITSM_ACCEPTANCE_WINDOW
+    ids = list(
+        Ticket.objects.filter(status=TicketStatus.RESOLVED, resolution_notice_sent_at__isnull=False)
+        .filter(models.Q(resolution_notice_sent_at__lte=cutoff) | models.Q(resolution_accepted_at__isnull=False))
+        .order_by("resolution_notice_sent_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    closed = 0
+    for pk in ids:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=pk)
+            if ticket.status != TicketStatus.RESOLVED or closure_unmet(ticket, now=now):
+                continue
+            reason = "resolution accepted" if ticket.resolution_accepted_at else "acceptance window passed"
+            _transition(ticket, actor=None, to_status=TicketStatus.CLOSED, now=now, reason=reason)
+            closed += 1
+    return closed
+
+
+# --- conversation ---------------------------------------------------------------------------------
+
+
+def _comment(ticket: Ticket, *, author: User | None, body: str, is_public: bool, now: datetime) -> Comment:
+    comment = Comment.objects.create(
+        ticket=ticket,
+        author=author,
+        author_name=(author.display_name if author else "System")[:200],
+        body=body,
+        is_public=is_public,
+        created_at=now,
+    )
+    event_write(
+        ticket=ticket,
+        event_type=TicketEventType.COMMENT_ADDED,
+        actor=author,
+        now=now,
+        is_public=is_public,
+        data={
+            "comment_id": comment.pk,
+            "public": is_public,
+            "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
+            "length": len(body),
+        },
+    )
+    return comment
+
+
+@transaction.atomic
+def comment_add(
+    *,
+    ticket: Ticket,
+    author: User | None,
+    body: str,
+    is_public: bool,
+    files: Iterable[File] = (),
+    now: datetime | None = None,
+) -> Comment:
+    """A public reply or an internal work note, with optional files. A customer's comment is always
+    public; it resumes a ticket that was pending on the customer."""
+    now = _now(now)
+    files = list(files)
+    body = (body or "").strip()
+    if not body and not files:
+        raise DomainError("A comment needs text or a file.", details={"body": ["This field may not be blank."]})
+    _lock(ticket)
+    agent = author is not None and user_is_agent(author)
+    if author is not None and not permissions.can_comment(author, ticket, internal=not is_public):
+        raise PermissionDenied("You may not add this comment to the ticket.")
+    comment = _comment(ticket, author=author, body=body or "(files attached)", is_public=is_public, now=now)
+    for f in files:
+        _attachment(ticket, uploaded_by=author, upload=f, comment=comment, is_public=is_public, now=now)
+    fields = []
+    if agent and is_public and ticket.first_response_at is None:
+        ticket.first_response_at = now
+        fields.append("first_response_at")
+    _save(ticket, fields, now, bump_version=False)
+    if (
+        author is not None
+        and not agent
+        and ticket.status == TicketStatus.PENDING
+        and ticket.pending_reason == PendingReason.AWAITING_CUSTOMER
+    ):
+        _transition(ticket, actor=author, to_status=TicketStatus.IN_PROGRESS, now=now, reason="customer replied")
+    return comment
+
+
+_UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+def clean_filename(name: str) -> str:
+    """A display name safe to offer on download: no path, no control or reserved characters."""
+    name = unicodedata.normalize("NFC", PurePosixPath((name or "").replace("\\", "/")).name)
+    name = _UNSAFE_FILENAME.sub("_", name).strip(" .")
+    return (name or "attachment")[-200:]
+
+
+def _attachment(
+    ticket: Ticket,
+    *,
+    uploaded_by: User | None,
+    upload: File,
+    comment: Comment | None,
+    is_public: bool,
+    now: datetime,
+) -> Attachment:
+    limit = settings.ITSM_MAX_ATTACHMENT_BYTES
+    size = upload.size
+    if size is None or size > limit:
+        raise AttachmentRejected(
+            f"{clean_filename(upload.name)} is {size or 'an unknown number of'} bytes; the limit is {limit} bytes.",
+            details={"file": [f"larger than {limit} bytes"]},
+        )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    filename = clean_filename(upload.name)
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    attachment = Attachment(
+        ticket=ticket,
+        comment=comment,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        is_public=is_public,
+        uploaded_by=uploaded_by,
+        created_at=now,
+    )
+    attachment.file.save(filename, upload, save=False)
+    attachment.save()
+    event_write(
+        ticket=ticket,
+        event_type=TicketEventType.ATTACHMENT_ADDED,
+        actor=uploaded_by,
+        now=now,
+        is_public=is_public,
+        data={
+            "attachment_id": attachment.pk,
+            "filename": filename,
+            "size": size,
+            "sha256": attachment.sha256,
+            "public": is_public,
+        },
+    )
+    return attachment
+
+
+@transaction.atomic
+def attachment_add(
+    *,
+    ticket: Ticket,
+    uploaded_by: User | None,
+    upload: File,
+    is_public: bool = True,
+    now: datetime | None = None,
+) -> Attachment:
+    now = _now(now)
+    _lock(ticket)
+    if uploaded_by is not None and not permissions.can_comment(uploaded_by, ticket, internal=not is_public):
+        raise PermissionDenied("You may not add files to this ticket.")
+    attachment = _attachment(ticket, uploaded_by=uploaded_by, upload=upload, comment=None, is_public=is_public, now=now)
+    _save(ticket, [], now, bump_version=False)
+    return attachment
+
+
+# --- watchers and links ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def watcher_add(*, ticket: Ticket, user: User, actor: User | None, now: datetime | None = None) -> Ticket:
+    _require_agent(actor)
+    now = _now(now)
+    _lock(ticket)
+    if user.pk == ticket.requester_id or ticket.watchers.filter(pk=user.pk).exists():
+        return ticket
+    ticket.watchers.add(user)
+    _save(ticket, [], now, bump_version=False)
+    event_write(
+        ticket=ticket, event_type=TicketEventType.WATCHER_ADDED, actor=actor, now=now, data={"user": _event_value(user)}
+    )
+    return ticket
+
+
+@transaction.atomic
+def watcher_remove(*, ticket: Ticket, user: User, actor: User | None, now: datetime | None = None) -> Ticket:
+    _require_agent(actor)
+    now = _now(now)
+    _lock(ticket)
+    if not ticket.watchers.filter(pk=user.pk).exists():
+        return ticket
+    ticket.watchers.remove(user)
+    _save(ticket, [], now, bump_version=False)
+    event_write(
+        ticket=ticket,
+        event_type=TicketEventType.WATCHER_REMOVED,
+        actor=actor,
+        now=now,
+        data={"user": _event_value(user)},
+    )
+    return ticket
+
+
+def _parent_id(ticket_id: int) -> int | None:
+    return (
+        TicketLink.objects.filter(kind=LinkKind.PARENT_OF, target_id=ticket_id)
+        .values_list("source_id", flat=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def ticket_link(
+    *, source: Ticket, target: Ticket, kind: str, actor: User | None, now: datetime | None = None
+) -> TicketLink:
+    """Link two tickets: `source` parent of / duplicate of / related to / caused by `target`.
+    Parent/child cycles are refused (parent links are serialized by one lock row, so two concurrent
+    links cannot close a cycle together)."""
+    _require_agent(actor)
+    now = _now(now)
+    if kind not in LinkKind.values:
+        raise InvalidLink(f"Unknown link kind {kind!r}; use one of {', '.join(LinkKind.values)}.")
+    if source.pk == target.pk:
+        raise InvalidLink("A ticket cannot be linked to itself.")
+    for t in sorted([source, target], key=lambda t: t.pk):
+        _lock(t)
+    if kind == LinkKind.PARENT_OF:
+        TicketNumberCounter.objects.get_or_create(name=PARENT_LINK_LOCK)
+        TicketNumberCounter.objects.select_for_update().get(name=PARENT_LINK_LOCK)
+        if _parent_id(target.pk) is not None:
+            raise InvalidLink(f"{target.number} already has a parent ticket.")
+        seen: set[int] = set()
+        node: int | None = source.pk
+        while node is not None and node not in seen:
+            if node == target.pk:
+                raise InvalidLink(
+                    f"{source.number} cannot be the parent of {target.number}: "
+                    f"{target.number} is already one of its ancestors (a cycle)."
+                )
+            seen.add(node)
+            node = _parent_id(node)
+    if kind == LinkKind.DUPLICATE_OF:
+        if TicketLink.objects.filter(source=source, kind=LinkKind.DUPLICATE_OF).exists():
+            raise InvalidLink(f"{source.number} is already marked as a duplicate.")
+        if TicketLink.objects.filter(source=target, target=source, kind=LinkKind.DUPLICATE_OF).exists():
+            raise InvalidLink(f"{target.number} is already a duplicate of {source.number}.")
+    if TicketLink.objects.filter(source=source, target=target, kind=kind).exists():
+        raise InvalidLink(f"{source.number} is already linked to {target.number} that way.")
+    link = TicketLink.objects.create(source=source, target=target, kind=kind, created_by=actor, created_at=now)
+    for this, other, direction in ((source, target, "out"), (target, source, "in")):
+        _save(this, [], now, bump_version=False)
+        event_write(
+            ticket=this,
+            event_type=TicketEventType.LINK_ADDED,
+            actor=actor,
+            now=now,
+            data={"link_id": link.pk, "kind": kind, "direction": direction, "other": other.number},
+        )
+    return link
+
+
+@transaction.atomic
+def ticket_unlink(*, link: TicketLink, actor: User | None, now: datetime | None = None) -> None:
+    _require_agent(actor)
+    now = _now(now)
+    source, target = link.source, link.target
+    for t in sorted([source, target], key=lambda t: t.pk):
+        _lock(t)
+    data = {"link_id": link.pk, "kind": link.kind}
+    link.delete()
+    for this, other, direction in ((source, target, "out"), (target, source, "in")):
+        _save(this, [], now, bump_version=False)
+        event_write(
+            ticket=this,
+            event_type=TicketEventType.LINK_REMOVED,
+            actor=actor,
+            now=now,
+            data={**data, "direction": direction, "other": other.number},
+        )
+
+
+# --- events recorded for other apps ---------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_event_record(
+    *,
+    ticket: Ticket,
+    event_type: str,
+    actor: User | None = None,
+    data: dict[str, Any] | None = None,
+    is_public: bool | None = None,
+    now: datetime | None = None,
+):
+    """Append an event that changes no ticket field (a notification sent, an SLA warning...), under the
+    ticket's lock so that its hash chain stays linear. Other apps write to the audit trail through this."""
+    now = _now(now)
+    _lock(ticket)
+    return event_write(ticket=ticket, event_type=event_type, actor=actor, data=data, is_public=is_public, now=now)
