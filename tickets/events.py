@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from tickets.choices import CUSTOMER_VISIBLE_EVENTS, TicketEventType
 from tickets.models import Ticket, TicketEvent
+from tickets.subscribers import subscribers
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR_NAME = "System"
@@ -105,4 +106,6 @@ def event_write(
         hash=chain_hash(prev_hash, content),
     )
     event.save()
+    for handler in subscribers():
+        handler(event)
     return event
