@@ -83,9 +83,7 @@ USERS = [
     ),
     DemoUser("service manager", "maria", "Maria", "Manager", "maria@itsm.localhost", (Role.SERVICE_MANAGER,)),
     DemoUser("customer", "alice", "Alice", "Andersen", "alice@acme.example", (Role.CUSTOMER,), org="acme"),
-    DemoUser(
-        "customer", "bob", "Bob", "Bianchi", "bob@globex.example", (Role.CUSTOMER,), org="globex", language="it"
-    ),
+    DemoUser("customer", "bob", "Bob", "Bianchi", "bob@globex.example", (Role.CUSTOMER,), org="globex", language="it"),
     DemoUser("customer", "carol", "Carol", "Chen", "carol@acme.example", (Role.CUSTOMER,), org="acme"),
     DemoUser("vendor", "victor", "Victor", "Vendor", "victor@vendor.example", (Role.VENDOR,)),
 ]
@@ -179,8 +177,12 @@ def _make_ticket(rng: random.Random, ref: dict, target: str, now: datetime) -> T
         created = now - timedelta(days=rng.uniform(2, 45))
     else:
         created = now - timedelta(days=rng.uniform(0.2, 30), minutes=rng.randint(0, 600))
-    ticket_type = rng.choice(TYPE_FOR.get(service.slug, [TicketType.INCIDENT, TicketType.INCIDENT,
-                                                          TicketType.SERVICE_REQUEST, TicketType.INFORMATION_REQUEST]))
+    ticket_type = rng.choice(
+        TYPE_FOR.get(
+            service.slug,
+            [TicketType.INCIDENT, TicketType.INCIDENT, TicketType.SERVICE_REQUEST, TicketType.INFORMATION_REQUEST],
+        )
+    )
     channel = rng.choice([Channel.EMAIL, Channel.EMAIL, Channel.PORTAL, Channel.PHONE, Channel.API])
     title = rng.choice(TITLES[service.slug])
     t = created
@@ -205,8 +207,9 @@ def _make_ticket(rng: random.Random, ref: dict, target: str, now: datetime) -> T
     members = list(group.members.all()) if group else []
     step = lambda hours: t + timedelta(hours=hours)  # noqa: E731
     if target == TicketStatus.CANCELLED:
-        ts.ticket_transition(ticket=ticket, actor=desk, to_status=target, reason="Raised twice by mistake.",
-                             now=step(0.5))
+        ts.ticket_transition(
+            ticket=ticket, actor=desk, to_status=target, reason="Raised twice by mistake.", now=step(0.5)
+        )
         return ticket
     if target == TicketStatus.ASSIGNED:
         return ticket
@@ -215,14 +218,25 @@ def _make_ticket(rng: random.Random, ref: dict, target: str, now: datetime) -> T
         ts.ticket_assign(ticket=ticket, actor=desk, assignee=assignee, reason="demo", now=step(0.2))
     ts.comment_add(ticket=ticket, author=assignee or desk, body="Looking into it now.", is_public=True, now=step(0.5))
     ts.ticket_transition(ticket=ticket, actor=assignee or desk, to_status=TicketStatus.IN_PROGRESS, now=step(0.6))
-    ts.comment_add(ticket=ticket, author=assignee or desk, body="Checked the logs; see the server side error.",
-                   is_public=False, now=step(1))
+    ts.comment_add(
+        ticket=ticket,
+        author=assignee or desk,
+        body="Checked the logs; see the server side error.",
+        is_public=False,
+        now=step(1),
+    )
     if target == TicketStatus.IN_PROGRESS:
         return ticket
     if target == TicketStatus.PENDING:
         reason = rng.choice([PendingReason.AWAITING_CUSTOMER, PendingReason.AWAITING_VENDOR])
-        ts.ticket_transition(ticket=ticket, actor=assignee or desk, to_status=target, pending_reason=reason,
-                             reason="Waiting for details.", now=step(1.5))
+        ts.ticket_transition(
+            ticket=ticket,
+            actor=assignee or desk,
+            to_status=target,
+            pending_reason=reason,
+            reason="Waiting for details.",
+            now=step(1.5),
+        )
         return ticket
     resolved_at = step(rng.uniform(2, 24))
     ts.ticket_transition(

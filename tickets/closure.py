@@ -14,8 +14,7 @@ from tickets.models import Ticket, TicketLink
 CRITERION_RESOLUTION = "a resolution code and resolution notes must be recorded"
 CRITERION_NOTICE = "the customer has not been sent the resolution notice"
 CRITERION_ACCEPTANCE = (
-    "the customer has neither accepted the resolution nor let the acceptance window pass "
-    "(it ends {deadline})"
+    "the customer has neither accepted the resolution nor let the acceptance window pass (it ends {deadline})"
 )
 CRITERION_LINKED = "linked tickets are not resolved or closed: {numbers}"
 

@@ -47,9 +47,7 @@ class Ticket(models.Model):
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
 
-    requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
-    )
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets")
     organization = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
@@ -120,12 +118,8 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=models.Q(ticket_type__in=[t.value for t in TicketType]), name="ticket_type_valid"
             ),
-            models.CheckConstraint(
-                condition=models.Q(impact__gte=1, impact__lte=4), name="ticket_impact_1_4"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(urgency__gte=1, urgency__lte=4), name="ticket_urgency_1_4"
-            ),
+            models.CheckConstraint(condition=models.Q(impact__gte=1, impact__lte=4), name="ticket_impact_1_4"),
+            models.CheckConstraint(condition=models.Q(urgency__gte=1, urgency__lte=4), name="ticket_urgency_1_4"),
             models.CheckConstraint(
                 condition=(
                     models.Q(status=TicketStatus.PENDING, pending_reason__in=[r.value for r in PendingReason])
@@ -182,9 +176,7 @@ class Attachment(models.Model):
     always as a download (Content-Disposition: attachment, X-Content-Type-Options: nosniff)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
-    comment = models.ForeignKey(
-        Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
-    )
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments")
     file = models.FileField(upload_to=attachment_upload_to, max_length=255)
     filename = models.CharField(max_length=255, help_text="The original name, shown and offered on download.")
     content_type = models.CharField(max_length=120, default="application/octet-stream")

@@ -20,8 +20,7 @@ from tickets.services import ticket_transition
 def real_worker():
     celery_app.conf.task_always_eager = False
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING",
-                          shutdown_timeout=15):
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=15):
             yield
     finally:
         celery_app.conf.task_always_eager = True
@@ -41,8 +40,13 @@ def _wait_for(predicate, timeout=30.0):
 def test_worker_delivers_the_resolution_notice_after_commit(roles, desk, customer, real_worker):
     ticket = TicketFactory(requester=customer, actor=desk)
     ticket_transition(ticket=ticket, actor=desk, to_status=TicketStatus.IN_PROGRESS)
-    ticket_transition(ticket=ticket, actor=desk, to_status=TicketStatus.RESOLVED,
-                      resolution_code=ResolutionCode.SOLVED, resolution_notes="Rebooted the switch.")
+    ticket_transition(
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.RESOLVED,
+        resolution_code=ResolutionCode.SOLVED,
+        resolution_notes="Rebooted the switch.",
+    )
     assert _wait_for(lambda: OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT).exists()), (
         f"the worker did not deliver the mail through {celery_app.conf.broker_url}"
     )

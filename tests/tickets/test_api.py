@@ -26,15 +26,41 @@ def test_token_auth_and_ticket_shape(db, desk, customer, service):
     client = api(desk, token=True)
     response = client.post(
         "/api/v1/tickets/",
-        {"title": "Server down", "requester": customer.pk, "service": service.pk, "impact": 2, "urgency": 1,
-         "ticket_type": "incident", "channel": "phone"},
+        {
+            "title": "Server down",
+            "requester": customer.pk,
+            "service": service.pk,
+            "impact": 2,
+            "urgency": 1,
+            "ticket_type": "incident",
+            "channel": "phone",
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    for key in ["number", "title", "description", "ticket_type", "status", "pending_reason", "channel", "impact",
-                "urgency", "priority", "service", "requester", "organization", "resolver_group", "assignee",
-                "created_at", "updated_at", "resolved_at", "closed_at", "version"]:
+    for key in [
+        "number",
+        "title",
+        "description",
+        "ticket_type",
+        "status",
+        "pending_reason",
+        "channel",
+        "impact",
+        "urgency",
+        "priority",
+        "service",
+        "requester",
+        "organization",
+        "resolver_group",
+        "assignee",
+        "created_at",
+        "updated_at",
+        "resolved_at",
+        "closed_at",
+        "version",
+    ]:
         assert key in body
     assert body["number"].startswith("INC-") and body["ticket_type"] == "incident"
     assert body["status"] == "assigned" and body["resolver_group"] == service.default_resolver_group_id
@@ -98,8 +124,9 @@ def test_patch_with_stale_version_is_409(db, desk, customer, group):
     assert "changed by someone else" in stale.json()["detail"]
     header = client.patch(f"/api/v1/tickets/{ticket.number}/", {"urgency": 1}, format="json", HTTP_IF_MATCH='"1"')
     assert header.status_code == 409
-    assign = client.patch(f"/api/v1/tickets/{ticket.number}/", {"resolver_group": group.pk, "version": 2},
-                          format="json")
+    assign = client.patch(
+        f"/api/v1/tickets/{ticket.number}/", {"resolver_group": group.pk, "version": 2}, format="json"
+    )
     assert assign.status_code == 200 and assign.json()["status"] == "assigned"
 
 
@@ -115,8 +142,11 @@ def test_transition_errors_are_400_with_a_message(db, desk, customer):
     blocked = client.post(f"/api/v1/tickets/{resolved.number}/transitions/", {"to": "closed"}, format="json")
     assert blocked.status_code == 400 and blocked.json()["code"] == "closure_blocked"
     assert len(blocked.json()["errors"]["unmet"]) == 2
-    ok = client.post(f"/api/v1/tickets/{ticket.number}/transitions/",
-                     {"to": "pending", "pending_reason": "awaiting_customer"}, format="json")
+    ok = client.post(
+        f"/api/v1/tickets/{ticket.number}/transitions/",
+        {"to": "pending", "pending_reason": "awaiting_customer"},
+        format="json",
+    )
     assert ok.status_code == 200 and ok.json()["pending_reason"] == "awaiting_customer"
 
 
@@ -143,22 +173,25 @@ def test_internal_notes_and_events_hidden_from_customers(db, desk, customer):
     events_customer = api(customer).get(f"/api/v1/tickets/{ticket.number}/events/").json()
     assert all(not (e["event_type"] == "comment_added" and not e["data"]["public"]) for e in events_customer)
     assert len(api(desk).get(f"/api/v1/tickets/{ticket.number}/events/").json()) > len(events_customer)
-    refused = api(customer).post(f"/api/v1/tickets/{ticket.number}/comments/", {"body": "x", "public": False},
-                                 format="json")
+    refused = api(customer).post(
+        f"/api/v1/tickets/{ticket.number}/comments/", {"body": "x", "public": False}, format="json"
+    )
     assert refused.status_code == 403
 
 
 def test_comment_with_file_and_download_headers(db, desk, customer):
     ticket = TicketFactory(requester=customer)
     upload = SimpleUploadedFile("report.html", b"<script>alert(1)</script>", content_type="text/html")
-    response = api(customer).post(f"/api/v1/tickets/{ticket.number}/comments/", {"body": "see file",
-                                                                                 "files": [upload]},
-                                  format="multipart")
+    response = api(customer).post(
+        f"/api/v1/tickets/{ticket.number}/comments/", {"body": "see file", "files": [upload]}, format="multipart"
+    )
     assert response.status_code == 201, response.content
     url = response.json()["attachments"][0]["url"]
     download = api(customer).get(url)
     assert download.status_code == 200
-    assert download["Content-Disposition"].startswith("attachment;") and "report.html" in download["Content-Disposition"]
+    assert (
+        download["Content-Disposition"].startswith("attachment;") and "report.html" in download["Content-Disposition"]
+    )
     assert download["X-Content-Type-Options"] == "nosniff"
     assert download["Content-Type"] == "application/octet-stream"
     assert b"".join(download.streaming_content) == b"<script>alert(1)</script>"
@@ -178,15 +211,24 @@ def test_resolution_endpoint(db, customer):
 def test_links_api(db, desk, customer):
     a, b = TicketFactory(requester=customer), TicketFactory(requester=customer)
     client = api(desk)
-    created = client.post(f"/api/v1/tickets/{a.number}/links/", {"kind": "parent_of", "target": b.number},
-                          format="json")
+    created = client.post(
+        f"/api/v1/tickets/{a.number}/links/", {"kind": "parent_of", "target": b.number}, format="json"
+    )
     assert created.status_code == 201
-    cycle = client.post(f"/api/v1/tickets/{b.number}/links/", {"kind": "parent_of", "target": a.number},
-                        format="json")
+    cycle = client.post(f"/api/v1/tickets/{b.number}/links/", {"kind": "parent_of", "target": a.number}, format="json")
     assert cycle.status_code == 400 and "cycle" in cycle.json()["detail"]
     from_b = client.get(f"/api/v1/tickets/{b.number}/links/").json()
-    assert from_b == [{"id": created.json()["id"], "kind": "parent_of", "label": "Child of", "direction": "in",
-                       "ticket": a.number, "title": a.title, "status": a.status}]
+    assert from_b == [
+        {
+            "id": created.json()["id"],
+            "kind": "parent_of",
+            "label": "Child of",
+            "direction": "in",
+            "ticket": a.number,
+            "title": a.title,
+            "status": a.status,
+        }
+    ]
 
 
 def test_openapi_schema(db, desk):

@@ -84,8 +84,6 @@ def test_audit_verify_catches_a_rewritten_json_payload(db, busy_ticket):
     import json
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TicketEvent._meta.db_table} SET data = %s WHERE id = %s", [json.dumps(data), event.pk]
-        )
+        cursor.execute(f"UPDATE {TicketEvent._meta.db_table} SET data = %s WHERE id = %s", [json.dumps(data), event.pk])
     _, _, broken = audit_verify()
     assert [b.ticket_number for b in broken] == [busy_ticket.number]

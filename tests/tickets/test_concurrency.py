@@ -81,8 +81,9 @@ def test_stale_version_is_refused_for_all_but_one(desk, customer):
     version = ticket.version
 
     def change(i):
-        ticket_update(ticket=Ticket.objects.get(pk=ticket.pk), actor=desk, data={"title": f"title {i}"},
-                      expected_version=version)
+        ticket_update(
+            ticket=Ticket.objects.get(pk=ticket.pk), actor=desk, data={"title": f"title {i}"}, expected_version=version
+        )
         return i
 
     results, errors = _run_in_threads(change)

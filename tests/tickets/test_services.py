@@ -37,7 +37,9 @@ def test_create_takes_organization_and_default_group(db, desk, customer, service
     assert ticket.organization == customer.organization
     assert ticket.resolver_group == service.default_resolver_group and ticket.status == TicketStatus.ASSIGNED
     assert list(ticket.events.values_list("event_type", flat=True)) == [
-        TicketEventType.CREATED, TicketEventType.ASSIGNED, TicketEventType.STATUS_CHANGED
+        TicketEventType.CREATED,
+        TicketEventType.ASSIGNED,
+        TicketEventType.STATUS_CHANGED,
     ]
 
 
@@ -66,8 +68,9 @@ def test_customers_cannot_use_agent_services(db, customer):
 def test_customer_reply_resumes_a_ticket_pending_on_them(db, desk, customer):
     ticket = TicketFactory(requester=customer)
     ticket_transition(ticket=ticket, actor=desk, to_status=TicketStatus.IN_PROGRESS)
-    ticket_transition(ticket=ticket, actor=desk, to_status=TicketStatus.PENDING,
-                      pending_reason=PendingReason.AWAITING_CUSTOMER)
+    ticket_transition(
+        ticket=ticket, actor=desk, to_status=TicketStatus.PENDING, pending_reason=PendingReason.AWAITING_CUSTOMER
+    )
     comment_add(ticket=ticket, author=customer, body="Here is the screenshot", is_public=True)
     assert ticket.status == TicketStatus.IN_PROGRESS and ticket.pending_reason == ""
 
@@ -89,7 +92,7 @@ def test_attachment_size_limit_and_safe_names(db, desk, customer, settings):
     assert ticket.attachments.count() == 0
     ok = attachment_add(ticket=ticket, uploaded_by=desk, upload=SimpleUploadedFile("../../etc/passwd", b"root"))
     assert ok.filename == "passwd" and ok.size == 4 and len(ok.sha256) == 64
-    assert clean_filename('..\\evil\x00name?.exe') == "evil_name_.exe"
+    assert clean_filename("..\\evil\x00name?.exe") == "evil_name_.exe"
     assert clean_filename("") == "attachment"
 
 

@@ -13,9 +13,7 @@ from tickets.services import ticket_transition
 
 S = TicketStatus
 ALLOWED = sorted((a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets)
-REFUSED = sorted(
-    (a, b) for a, b in itertools.product(S.values, S.values) if b not in ALLOWED_TRANSITIONS[a]
-)
+REFUSED = sorted((a, b) for a, b in itertools.product(S.values, S.values) if b not in ALLOWED_TRANSITIONS[a])
 
 
 def _closable(ticket: Ticket) -> None:

@@ -57,9 +57,18 @@ def test_agent_creates_ticket_for_new_contact(client, desk, service):
     client.force_login(desk)
     response = client.post(
         "/tickets/new/",
-        {"requester_email": "Zoe@Newco.example", "requester_name": "Zoe Zed", "title": "Phone call: VPN down",
-         "description": "Called at 9", "ticket_type": "incident", "channel": "phone", "impact": 3, "urgency": 2,
-         "service": service.pk, "attachment": SimpleUploadedFile("screen.png", b"\x89PNG...")},
+        {
+            "requester_email": "Zoe@Newco.example",
+            "requester_name": "Zoe Zed",
+            "title": "Phone call: VPN down",
+            "description": "Called at 9",
+            "ticket_type": "incident",
+            "channel": "phone",
+            "impact": 3,
+            "urgency": 2,
+            "service": service.pk,
+            "attachment": SimpleUploadedFile("screen.png", b"\x89PNG..."),
+        },
     )
     assert response.status_code == 302
     ticket = Ticket.objects.get(title="Phone call: VPN down")
@@ -70,8 +79,9 @@ def test_agent_creates_ticket_for_new_contact(client, desk, service):
 
 def test_customer_portal_create_comment_and_accept(client, customer, desk):
     client.force_login(customer)
-    response = client.post("/tickets/new/", {"title": "Printer jam", "ticket_type": "incident", "impact": 4,
-                                             "urgency": 3})
+    response = client.post(
+        "/tickets/new/", {"title": "Printer jam", "ticket_type": "incident", "impact": 4, "urgency": 3}
+    )
     assert response.status_code == 302
     ticket = Ticket.objects.get(title="Printer jam")
     assert ticket.channel == "portal" and ticket.requester == customer
@@ -82,21 +92,31 @@ def test_customer_portal_create_comment_and_accept(client, customer, desk):
 def test_agent_actions_show_errors_not_500(client, desk, customer):
     ticket = TicketFactory(requester=customer)
     client.force_login(desk)
-    response = client.post(f"/tickets/{ticket.number}/transition/", {"to": "closed", "version": ticket.version},
-                           follow=True)
+    response = client.post(
+        f"/tickets/{ticket.number}/transition/", {"to": "closed", "version": ticket.version}, follow=True
+    )
     assert response.status_code == 200 and b"Cannot move a ticket from New" in response.content
-    stale = client.post(f"/tickets/{ticket.number}/edit/", {"version": 99, "title": "x", "ticket_type": "incident",
-                                                             "impact": 4, "urgency": 3}, follow=True)
+    stale = client.post(
+        f"/tickets/{ticket.number}/edit/",
+        {"version": 99, "title": "x", "ticket_type": "incident", "impact": 4, "urgency": 3},
+        follow=True,
+    )
     assert b"changed by someone else" in stale.content
-    ok = client.post(f"/tickets/{ticket.number}/transition/", {"to": "in_progress", "version": ticket.version},
-                     follow=True)
+    ok = client.post(
+        f"/tickets/{ticket.number}/transition/", {"to": "in_progress", "version": ticket.version}, follow=True
+    )
     assert b"is now In Progress" in ok.content
 
 
 def test_attachment_download_is_forced_and_checked(client, desk, customer, other_customer):
     ticket = TicketFactory(requester=customer)
-    comment_add(ticket=ticket, author=desk, body="log", is_public=False,
-                files=[SimpleUploadedFile("debug.svg", b"<svg onload=alert(1)>")])
+    comment_add(
+        ticket=ticket,
+        author=desk,
+        body="log",
+        is_public=False,
+        files=[SimpleUploadedFile("debug.svg", b"<svg onload=alert(1)>")],
+    )
     attachment = ticket.attachments.get()
     assert "debug.svg" not in attachment.file.name  # stored under a generated name
     client.force_login(desk)

@@ -8,203 +8,496 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('catalog', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TicketNumberCounter',
+            name="TicketNumberCounter",
             fields=[
-                ('name', models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ('value', models.BigIntegerField(default=0)),
+                ("name", models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("value", models.BigIntegerField(default=0)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(editable=False, max_length=20, unique=True)),
-                ('ticket_type', models.CharField(choices=[('incident', 'Incident'), ('service_request', 'Service Request'), ('access_request', 'Access Request'), ('information_request', 'Information Request'), ('change_inquiry', 'Change Inquiry'), ('other', 'Other')], default='incident', max_length=32)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('portal', 'Portal'), ('api', 'API'), ('agent', 'Agent'), ('phone', 'Phone')], default='agent', max_length=16)),
-                ('title', models.CharField(max_length=255)),
-                ('description', models.TextField(blank=True)),
-                ('impact', models.PositiveSmallIntegerField(default=4, help_text='1 enterprise ... 4 single user')),
-                ('urgency', models.PositiveSmallIntegerField(default=3, help_text='1 critical ... 4 low')),
-                ('priority', models.CharField(blank=True, choices=[('P1', 'P1 - Critical'), ('P2', 'P2 - High'), ('P3', 'P3 - Medium'), ('P4', 'P4 - Low')], max_length=2)),
-                ('status', models.CharField(choices=[('new', 'New'), ('assigned', 'Assigned'), ('in_progress', 'In Progress'), ('pending', 'Pending'), ('resolved', 'Resolved'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='new', max_length=16)),
-                ('pending_reason', models.CharField(blank=True, choices=[('awaiting_customer', 'Awaiting customer'), ('awaiting_vendor', 'Awaiting vendor'), ('awaiting_other', 'Awaiting other')], max_length=24)),
-                ('resolution_code', models.CharField(blank=True, choices=[('solved', 'Solved (permanently)'), ('workaround', 'Solved (workaround)'), ('fulfilled', 'Request fulfilled'), ('information_given', 'Information given'), ('no_fault_found', 'No fault found'), ('user_error', 'User error / training'), ('duplicate', 'Duplicate'), ('not_reproducible', 'Not reproducible')], max_length=32)),
-                ('resolution_notes', models.TextField(blank=True)),
-                ('cancel_reason', models.TextField(blank=True)),
-                ('reopen_count', models.PositiveIntegerField(default=0)),
-                ('resolution_notice_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_rejected_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_tickets', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='accounts.organization')),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requested_tickets', to=settings.AUTH_USER_MODEL)),
-                ('resolver_group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='catalog.resolvergroup')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='catalog.service')),
-                ('watchers', models.ManyToManyField(blank=True, help_text='CC watchers.', related_name='watched_tickets', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(editable=False, max_length=20, unique=True)),
+                (
+                    "ticket_type",
+                    models.CharField(
+                        choices=[
+                            ("incident", "Incident"),
+                            ("service_request", "Service Request"),
+                            ("access_request", "Access Request"),
+                            ("information_request", "Information Request"),
+                            ("change_inquiry", "Change Inquiry"),
+                            ("other", "Other"),
+                        ],
+                        default="incident",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("portal", "Portal"),
+                            ("api", "API"),
+                            ("agent", "Agent"),
+                            ("phone", "Phone"),
+                        ],
+                        default="agent",
+                        max_length=16,
+                    ),
+                ),
+                ("title", models.CharField(max_length=255)),
+                ("description", models.TextField(blank=True)),
+                ("impact", models.PositiveSmallIntegerField(default=4, help_text="1 enterprise ... 4 single user")),
+                ("urgency", models.PositiveSmallIntegerField(default=3, help_text="1 critical ... 4 low")),
+                (
+                    "priority",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("P1", "P1 - Critical"),
+                            ("P2", "P2 - High"),
+                            ("P3", "P3 - Medium"),
+                            ("P4", "P4 - Low"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("assigned", "Assigned"),
+                            ("in_progress", "In Progress"),
+                            ("pending", "Pending"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="new",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "pending_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("awaiting_customer", "Awaiting customer"),
+                            ("awaiting_vendor", "Awaiting vendor"),
+                            ("awaiting_other", "Awaiting other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "resolution_code",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("solved", "Solved (permanently)"),
+                            ("workaround", "Solved (workaround)"),
+                            ("fulfilled", "Request fulfilled"),
+                            ("information_given", "Information given"),
+                            ("no_fault_found", "No fault found"),
+                            ("user_error", "User error / training"),
+                            ("duplicate", "Duplicate"),
+                            ("not_reproducible", "Not reproducible"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("resolution_notes", models.TextField(blank=True)),
+                ("cancel_reason", models.TextField(blank=True)),
+                ("reopen_count", models.PositiveIntegerField(default=0)),
+                ("resolution_notice_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_rejected_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assigned_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requested_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "resolver_group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="catalog.resolvergroup",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="catalog.service",
+                    ),
+                ),
+                (
+                    "watchers",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="CC watchers.",
+                        related_name="watched_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('work_ticket', 'Can work tickets as an agent'), ('view_all_tickets', 'Can see every ticket'), ('manage_configuration', 'Can manage service desk configuration')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("work_ticket", "Can work tickets as an agent"),
+                    ("view_all_tickets", "Can see every ticket"),
+                    ("manage_configuration", "Can manage service desk configuration"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('author_name', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('is_public', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='comments', to='tickets.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("author_name", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                ("is_public", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="comments", to="tickets.ticket"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to=tickets.models.attachment_upload_to)),
-                ('filename', models.CharField(help_text='The original name, shown and offered on download.', max_length=255)),
-                ('content_type', models.CharField(default='application/octet-stream', max_length=120)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('is_public', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('comment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='tickets.comment')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='tickets.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(max_length=255, upload_to=tickets.models.attachment_upload_to)),
+                (
+                    "filename",
+                    models.CharField(help_text="The original name, shown and offered on download.", max_length=255),
+                ),
+                ("content_type", models.CharField(default="application/octet-stream", max_length=120)),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("is_public", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "comment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attachments",
+                        to="tickets.comment",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="attachments", to="tickets.ticket"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TicketEvent',
+            name="TicketEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField(help_text='1, 2, 3... per ticket')),
-                ('event_type', models.CharField(choices=[('created', 'Created'), ('updated', 'Fields changed'), ('status_changed', 'Status changed'), ('assigned', 'Assignment changed'), ('comment_added', 'Comment added'), ('attachment_added', 'Attachment added'), ('link_added', 'Link added'), ('link_removed', 'Link removed'), ('watcher_added', 'Watcher added'), ('watcher_removed', 'Watcher removed'), ('notification_queued', 'Notification queued'), ('notification_sent', 'Notification sent'), ('notification_failed', 'Notification failed'), ('resolution_accepted', 'Resolution accepted'), ('resolution_rejected', 'Resolution rejected')], max_length=40)),
-                ('actor_name', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('data', models.JSONField(default=dict)),
-                ('is_public', models.BooleanField(default=False, help_text="Shown to the customer on the ticket's history.")),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='tickets.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveIntegerField(help_text="1, 2, 3... per ticket")),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Fields changed"),
+                            ("status_changed", "Status changed"),
+                            ("assigned", "Assignment changed"),
+                            ("comment_added", "Comment added"),
+                            ("attachment_added", "Attachment added"),
+                            ("link_added", "Link added"),
+                            ("link_removed", "Link removed"),
+                            ("watcher_added", "Watcher added"),
+                            ("watcher_removed", "Watcher removed"),
+                            ("notification_queued", "Notification queued"),
+                            ("notification_sent", "Notification sent"),
+                            ("notification_failed", "Notification failed"),
+                            ("resolution_accepted", "Resolution accepted"),
+                            ("resolution_rejected", "Resolution rejected"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("actor_name", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("data", models.JSONField(default=dict)),
+                (
+                    "is_public",
+                    models.BooleanField(default=False, help_text="Shown to the customer on the ticket's history."),
+                ),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="events", to="tickets.ticket"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ticket', 'seq'],
+                "ordering": ["ticket", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='TicketLink',
+            name="TicketLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('parent_of', 'Parent of'), ('duplicate_of', 'Duplicate of'), ('related_to', 'Related to'), ('caused_by', 'Caused by')], max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_out', to='tickets.ticket')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_in', to='tickets.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("parent_of", "Parent of"),
+                            ("duplicate_of", "Duplicate of"),
+                            ("related_to", "Related to"),
+                            ("caused_by", "Caused by"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="links_out", to="tickets.ticket"
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="links_in", to="tickets.ticket"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', '-created_at'], name='ticket_status_created_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["status", "-created_at"], name="ticket_status_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['resolver_group', 'status'], name='ticket_group_status_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["resolver_group", "status"], name="ticket_group_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['assignee', 'status'], name='ticket_assignee_status_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['requester', '-created_at'], name='ticket_requester_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["requester", "-created_at"], name="ticket_requester_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['organization', '-created_at'], name='ticket_org_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["organization", "-created_at"], name="ticket_org_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['new', 'assigned', 'in_progress', 'pending', 'resolved', 'closed', 'cancelled'])), name='ticket_status_valid'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["new", "assigned", "in_progress", "pending", "resolved", "closed", "cancelled"])
+                ),
+                name="ticket_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('ticket_type__in', ['incident', 'service_request', 'access_request', 'information_request', 'change_inquiry', 'other'])), name='ticket_type_valid'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "ticket_type__in",
+                        [
+                            "incident",
+                            "service_request",
+                            "access_request",
+                            "information_request",
+                            "change_inquiry",
+                            "other",
+                        ],
+                    )
+                ),
+                name="ticket_type_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('impact__gte', 1), ('impact__lte', 4)), name='ticket_impact_1_4'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("impact__gte", 1), ("impact__lte", 4)), name="ticket_impact_1_4"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('urgency__gte', 1), ('urgency__lte', 4)), name='ticket_urgency_1_4'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("urgency__gte", 1), ("urgency__lte", 4)), name="ticket_urgency_1_4"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('pending_reason__in', ['awaiting_customer', 'awaiting_vendor', 'awaiting_other']), ('status', 'pending')), models.Q(models.Q(('status', 'pending'), _negated=True), ('pending_reason', '')), _connector='OR'), name='ticket_pending_reason_iff_pending'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("pending_reason__in", ["awaiting_customer", "awaiting_vendor", "awaiting_other"]),
+                        ("status", "pending"),
+                    ),
+                    models.Q(models.Q(("status", "pending"), _negated=True), ("pending_reason", "")),
+                    _connector="OR",
+                ),
+                name="ticket_pending_reason_iff_pending",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='ticket_version_positive'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(condition=models.Q(("version__gte", 1)), name="ticket_version_positive"),
         ),
         migrations.AddIndex(
-            model_name='comment',
-            index=models.Index(fields=['ticket', 'created_at'], name='comment_ticket_created_idx'),
+            model_name="comment",
+            index=models.Index(fields=["ticket", "created_at"], name="comment_ticket_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['event_type', 'created_at'], name='ticketevent_type_time_idx'),
+            model_name="ticketevent",
+            index=models.Index(fields=["event_type", "created_at"], name="ticketevent_type_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ticketevent',
-            constraint=models.UniqueConstraint(fields=('ticket', 'seq'), name='ticketevent_ticket_seq_unique'),
+            model_name="ticketevent",
+            constraint=models.UniqueConstraint(fields=("ticket", "seq"), name="ticketevent_ticket_seq_unique"),
         ),
         migrations.AddConstraint(
-            model_name='ticketlink',
-            constraint=models.UniqueConstraint(fields=('source', 'target', 'kind'), name='ticketlink_unique'),
+            model_name="ticketlink",
+            constraint=models.UniqueConstraint(fields=("source", "target", "kind"), name="ticketlink_unique"),
         ),
         migrations.AddConstraint(
-            model_name='ticketlink',
-            constraint=models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='ticketlink_not_self'),
+            model_name="ticketlink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source", models.F("target")), _negated=True), name="ticketlink_not_self"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticketlink',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'parent_of')), fields=('target',), name='ticketlink_one_parent'),
+            model_name="ticketlink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "parent_of")), fields=("target",), name="ticketlink_one_parent"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticketlink',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'duplicate_of')), fields=('source',), name='ticketlink_one_duplicate_of'),
+            model_name="ticketlink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "duplicate_of")), fields=("source",), name="ticketlink_one_duplicate_of"
+            ),
         ),
     ]
