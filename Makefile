@@ -46,5 +46,9 @@ test: lint
 test-smoke: install
 	ITSM_VAR_DIR=$$(mktemp -d) $(BIN)/python -m pytest -m smoke $(PYTEST_ARGS)
 
+# Benchmarks need PostgreSQL (BENCH_DATABASE_URL); see bench/README.md.
+bench: install
+	@for b in bench/bench_*.py; do [ -e "$$b" ] || continue; m=$${b%.py}; $(BIN)/python -m $${m//\//.} || exit 1; done
+
 clean:
 	rm -rf var staticfiles
