@@ -1,6 +1,7 @@
 # The two commands: `make run` (set up and run everything) and `make test` (the whole suite).
 # Only python3 (3.11+) is needed; everything else is installed into .venv on first use.
 
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
