@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from catalog.choices import AssignmentStrategy
 from itsm.lib.models import TimeStampedModel
 
 
@@ -26,10 +27,29 @@ class ResolverGroup(TimeStampedModel):
         related_name="resolver_groups",
         blank=True,
     )
+    escalation_contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who is called when the group's tickets escalate (the manager when empty).",
+    )
+    assignment_strategy = models.CharField(
+        max_length=20, choices=AssignmentStrategy.choices, default=AssignmentStrategy.NONE
+    )
+    is_fallback = models.BooleanField(
+        default=False, help_text="Takes tickets that no routing rule and no service default places (the Service Desk)."
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_fallback"], condition=models.Q(is_fallback=True), name="catalog_one_fallback_group"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -21,11 +21,21 @@ from tickets.choices import Channel, PendingReason, ResolutionCode, TicketStatus
 from tickets.models import Ticket
 
 GROUPS = [
-    ("Infrastructure", "infrastructure", "Servers, storage, virtualisation, backups."),
-    ("Application Support", "application-support", "Business applications: ERP, email, collaboration."),
-    ("Network Operations", "network-operations", "LAN, WAN, VPN, Wi-Fi, firewalls."),
-    ("Security", "security", "Identity, access, security incidents."),
-    ("Service Delivery", "service-delivery", "Workplace, devices, standard requests."),
+    ("Infrastructure", "infrastructure", "Servers, storage, virtualisation, backups.", "least_loaded"),
+    ("Application Support", "application-support", "Business applications: ERP, email, collaboration.", "round_robin"),
+    ("Network Operations", "network-operations", "LAN, WAN, VPN, Wi-Fi, firewalls.", "best_skill"),
+    ("Security", "security", "Identity, access, security incidents.", "none"),
+    ("Service Delivery", "service-delivery", "Workplace, devices, standard requests.", "least_loaded"),
+    ("Service Desk", "service-desk", "First line: intake, triage, first-contact resolution.", "none"),
+]
+FALLBACK_GROUP = "service-desk"
+
+# (name, order, keywords, ticket types, target group slug, required skills)
+ROUTING_RULES = [
+    ("VPN keywords", 10, "vpn, anyconnect, tunnel", [], "network-operations", ["vpn"]),
+    ("Wi-Fi and network", 20, "wi-fi, wifi, network port, switch", [], "network-operations", ["lan"]),
+    ("Access requests", 30, "", ["access_request"], "security", []),
+    ("Backups and disks", 40, "backup, disk, storage", [], "infrastructure", ["storage"]),
 ]
 
 SERVICES = [
@@ -62,7 +72,9 @@ class DemoUser:
 
 USERS = [
     DemoUser("admin", "admin", "Ada", "Admin", "admin@itsm.localhost", (), staff=True, superuser=True),
-    DemoUser("service desk", "dana", "Dana", "Desk", "dana@itsm.localhost", (Role.SERVICE_DESK,), staff=False),
+    DemoUser(
+        "service desk", "dana", "Dana", "Desk", "dana@itsm.localhost", (Role.SERVICE_DESK,), groups=("service-desk",)
+    ),
     DemoUser(
         "resolver",
         "rick",
@@ -80,6 +92,33 @@ USERS = [
         "nina@itsm.localhost",
         (Role.RESOLVER,),
         groups=("application-support", "security", "service-delivery"),
+    ),
+    DemoUser(
+        "resolver",
+        "sara",
+        "Sara",
+        "Sorensen",
+        "sara@itsm.localhost",
+        (Role.RESOLVER,),
+        groups=("network-operations", "infrastructure"),
+    ),
+    DemoUser(
+        "resolver",
+        "omar",
+        "Omar",
+        "Ortiz",
+        "omar@itsm.localhost",
+        (Role.RESOLVER,),
+        groups=("application-support", "service-delivery"),
+    ),
+    DemoUser(
+        "resolver",
+        "lena",
+        "Lena",
+        "Larsen",
+        "lena@itsm.localhost",
+        (Role.RESOLVER,),
+        groups=("security", "infrastructure"),
     ),
     DemoUser("service manager", "maria", "Maria", "Manager", "maria@itsm.localhost", (Role.SERVICE_MANAGER,)),
     DemoUser("customer", "alice", "Alice", "Andersen", "alice@acme.example", (Role.CUSTOMER,), org="acme"),
@@ -137,9 +176,15 @@ def _user(spec: DemoUser, orgs: dict[str, Organization], password: str) -> User:
 def demo_seed_reference_data() -> dict:
     roles_sync()
     groups = {}
-    for name, slug, description in GROUPS:
+    for name, slug, description, strategy in GROUPS:
         groups[slug], _ = ResolverGroup.objects.update_or_create(
-            slug=slug, defaults={"name": name, "description": description}
+            slug=slug,
+            defaults={
+                "name": name,
+                "description": description,
+                "assignment_strategy": strategy,
+                "is_fallback": slug == FALLBACK_GROUP,
+            },
         )
     for name, slug, criticality, group_slug in SERVICES:
         Service.objects.update_or_create(
@@ -156,9 +201,56 @@ def demo_seed_reference_data() -> dict:
     for spec in USERS:
         for slug in spec.groups:
             ResolverGroupMembership.objects.get_or_create(group=groups[slug], user=users[spec.username])
-    for slug, username in [("infrastructure", "rick"), ("application-support", "nina"), ("security", "nina")]:
-        ResolverGroup.objects.filter(slug=slug).update(manager=users[username])
+    for slug, username in [
+        ("infrastructure", "rick"),
+        ("application-support", "nina"),
+        ("security", "nina"),
+        ("service-desk", "dana"),
+        ("network-operations", "sara"),
+    ]:
+        ResolverGroup.objects.filter(slug=slug).update(manager=users[username], escalation_contact=users["maria"])
+    _seed_assignment(groups, users)
     return {"groups": groups, "orgs": orgs, "users": users}
+
+
+def _seed_assignment(groups: dict, users: dict) -> None:
+    from assignment.models import AgentSkill, OnCallRotation, RoutingRule
+
+    for name, order, keywords, types, slug, skills in ROUTING_RULES:
+        RoutingRule.objects.update_or_create(
+            name=name,
+            defaults={
+                "order": order,
+                "keywords": keywords,
+                "ticket_types": types,
+                "target_group": groups[slug],
+                "required_skills": skills,
+            },
+        )
+    for username, tag, level in [
+        ("rick", "vpn", 3),
+        ("rick", "storage", 5),
+        ("sara", "vpn", 5),
+        ("sara", "lan", 4),
+        ("rick", "lan", 2),
+        ("omar", "erp", 4),
+        ("nina", "erp", 3),
+    ]:
+        AgentSkill.objects.update_or_create(user=users[username], tag=tag, defaults={"level": level})
+    for slug, members in [("network-operations", ["sara", "rick"]), ("infrastructure", ["rick", "lena"])]:
+        rotation, _ = OnCallRotation.objects.get_or_create(
+            group=groups[slug],
+            name="Weekly on call",
+            defaults={
+                "period": "weekly",
+                "time_zone": "Europe/Rome",
+                "handoff_time": "09:00",
+                "handoff_weekday": 0,
+                "starts_on": "2026-01-05",
+            },
+        )
+        for position, username in enumerate(members):
+            rotation.members.update_or_create(position=position, defaults={"user": users[username]})
 
 
 def _deliver_pending_mail(now: datetime) -> None:
@@ -213,9 +305,9 @@ def _make_ticket(rng: random.Random, ref: dict, target: str, now: datetime) -> T
         return ticket
     if target == TicketStatus.ASSIGNED:
         return ticket
-    assignee = rng.choice(members) if members else None
-    if assignee:
-        ts.ticket_assign(ticket=ticket, actor=desk, assignee=assignee, reason="demo", now=step(0.2))
+    assignee = ticket.assignee or (rng.choice(members) if members else None)
+    if assignee and assignee != ticket.assignee:
+        ts.ticket_assign(ticket=ticket, actor=desk, assignee=assignee, reason="taken from the queue", now=step(0.2))
     ts.comment_add(ticket=ticket, author=assignee or desk, body="Looking into it now.", is_public=True, now=step(0.5))
     ts.ticket_transition(ticket=ticket, actor=assignee or desk, to_status=TicketStatus.IN_PROGRESS, now=step(0.6))
     ts.comment_add(

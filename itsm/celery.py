@@ -28,4 +28,10 @@ app.conf.beat_schedule = {
         "task": "tickets.tasks.tickets_autoclose_due",
         "schedule": crontab(minute="*/10"),
     },
+    # every 5 minutes: give tickets that waited in a group queue (outside hours, nobody free) to a member
+    # (https://crontab.guru/#*/5_*_*_*_*)
+    "assignment-assign-waiting": {
+        "task": "assignment.tasks.assignment_assign_waiting",
+        "schedule": crontab(minute="*/5"),
+    },
 }

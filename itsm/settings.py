@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "catalog",
     "tickets",
     "communications",
+    "assignment",
     "escalations",
     "reporting",
     "demo",

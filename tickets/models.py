@@ -82,6 +82,7 @@ class Ticket(models.Model):
     resolution_notes = models.TextField(blank=True)
     cancel_reason = models.TextField(blank=True)
     reopen_count = models.PositiveIntegerField(default=0)
+    group_hops = models.PositiveIntegerField(default=0, help_text="How many times the resolver group changed.")
 
     # Closure evidence (step 7 of the process).
     resolution_notice_sent_at = models.DateTimeField(null=True, blank=True)

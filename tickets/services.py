@@ -148,7 +148,7 @@ def ticket_create(
     now: datetime | None = None,
 ) -> Ticket:
     """Log a request. `actor` None means the system (mail intake). A customer may create only their own
-    tickets. Without a group, the service's default resolver group takes the ticket."""
+    tickets. Without an explicit group or assignee the ticket is routed (assignment.services)."""
     now = _now(now)
     if actor is not None and not user_is_agent(actor) and actor.pk != requester.pk:
         raise PermissionDenied("Customers can only create tickets for themselves.")
@@ -156,8 +156,6 @@ def ticket_create(
         raise DomainError(f"Unknown ticket type {ticket_type!r}.", details={"ticket_type": ["invalid"]})
     if organization is None:
         organization = requester.organization
-    if resolver_group is None and service is not None:
-        resolver_group = service.default_resolver_group
     ticket = Ticket(
         ticket_type=ticket_type,
         channel=channel,
@@ -202,6 +200,10 @@ def ticket_create(
     )
     if resolver_group is not None or assignee is not None:
         _assign(ticket, actor=actor, resolver_group=resolver_group, assignee=assignee, reason="", now=now)
+    else:
+        from assignment.services import ticket_route_and_assign
+
+        ticket_route_and_assign(ticket=ticket, now=now)  # routing rules, service default, fallback; strategy
     return ticket
 
 
@@ -266,7 +268,17 @@ def _assign(
     now: datetime,
 ) -> None:
     new_group = ticket.resolver_group if resolver_group is _UNSET else resolver_group
-    new_assignee = ticket.assignee if assignee is _UNSET else assignee
+    group_changes = (new_group.pk if new_group else None) != ticket.resolver_group_id
+    if assignee is _UNSET:
+        # A ticket moving to another group leaves its assignee behind unless one is named.
+        new_assignee = None if group_changes else ticket.assignee
+    else:
+        new_assignee = assignee
+    reassigning = (group_changes and ticket.resolver_group_id is not None) or (
+        ticket.assignee_id is not None and (new_assignee.pk if new_assignee else None) != ticket.assignee_id
+    )
+    if actor is not None and reassigning and not reason.strip():
+        raise DomainError("Say why the ticket is reassigned (a reason is required).", details={"reason": ["required"]})
     if new_assignee is not None and not user_is_agent(new_assignee):
         raise DomainError(f"{new_assignee} cannot be assigned tickets: they are not an agent.")
     if (
@@ -283,9 +295,14 @@ def _assign(
         changes["assignee"] = {"from": _event_value(ticket.assignee), "to": _event_value(new_assignee)}
     if not changes:
         return
+    fields = ["resolver_group", "assignee"]
+    if "resolver_group" in changes and ticket.resolver_group_id is not None:
+        ticket.group_hops += 1  # a hop: the ticket leaves one group for another (the first routing is not one)
+        fields.append("group_hops")
+        changes["group_hops"] = ticket.group_hops
     ticket.resolver_group = new_group
     ticket.assignee = new_assignee
-    _save(ticket, ["resolver_group", "assignee"], now)
+    _save(ticket, fields, now)
     event_write(
         ticket=ticket,
         event_type=TicketEventType.ASSIGNED,
@@ -293,7 +310,10 @@ def _assign(
         now=now,
         data={**changes, "reason": reason},
     )
-    if ticket.status == TicketStatus.NEW and (new_group is not None or new_assignee is not None):
+    # A ticket given to a group or a person is Assigned; one in the fallback group (the Service Desk's own
+    # triage queue) is still New until someone takes it or routes it on.
+    owned = new_assignee is not None or (new_group is not None and not new_group.is_fallback)
+    if ticket.status == TicketStatus.NEW and owned:
         _transition(ticket, actor=actor, to_status=TicketStatus.ASSIGNED, now=now, reason="assigned")
 
 

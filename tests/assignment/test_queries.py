@@ -1,0 +1,77 @@
+"""Routing and assignment of a new ticket use a fixed number of queries, whatever the number of groups,
+agents and open tickets: measured on a tiny setup, then again after adding 50 groups, 500 agents and
+10,000 open tickets."""
+
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from accounts.roles import Role
+from assignment.models import AgentSkill, OnCallRotation, RotationMember, RoutingRule
+from catalog.choices import AssignmentStrategy
+from catalog.models import ResolverGroup, ResolverGroupMembership
+from tickets.models import Ticket
+from tickets.services import ticket_create
+
+
+def _world(prefix: str, n_groups: int, n_agents: int, n_tickets: int, requester, first_order: int) -> None:
+    resolver_role = Group.objects.get(name=Role.RESOLVER)
+    groups = ResolverGroup.objects.bulk_create(
+        ResolverGroup(name=f"{prefix}{i}", slug=f"{prefix}{i}", assignment_strategy=AssignmentStrategy.BEST_SKILL)
+        for i in range(n_groups)
+    )
+    agents = User.objects.bulk_create(
+        User(username=f"{prefix}agent{i}", email=f"{prefix}{i}@x.test") for i in range(n_agents)
+    )
+    User.groups.through.objects.bulk_create(
+        User.groups.through(user_id=a.pk, group_id=resolver_role.pk) for a in agents
+    )
+    ResolverGroupMembership.objects.bulk_create(
+        ResolverGroupMembership(group=groups[i % n_groups], user=a) for i, a in enumerate(agents)
+    )
+    AgentSkill.objects.bulk_create(AgentSkill(user=a, tag="vpn", level=1 + i % 5) for i, a in enumerate(agents))
+    for g in groups[:5]:
+        rotation = OnCallRotation.objects.create(group=g, name="r", starts_on="2026-01-01")
+        RotationMember.objects.create(rotation=rotation, user=agents[groups.index(g)], position=0)
+    priorities = ["P1", "P2", "P3", "P4"]
+    Ticket.objects.bulk_create(
+        Ticket(
+            number=f"{prefix.upper()}-{i:07d}",
+            title="load",
+            requester=requester,
+            resolver_group=groups[i % n_groups],
+            assignee=agents[i % n_agents],
+            status="in_progress",
+            priority=priorities[i % 4],
+        )
+        for i in range(n_tickets)
+    )
+    RoutingRule.objects.bulk_create(
+        RoutingRule(
+            name=f"{prefix} rule {i}",
+            order=first_order + i,
+            keywords=f"{prefix}kw{i}",
+            target_group=g,
+            required_skills=["vpn"],
+        )
+        for i, g in enumerate(groups)
+    )
+
+
+def _create_and_count(requester, keyword: str) -> tuple[int, Ticket]:
+    with CaptureQueriesContext(connection) as ctx:
+        ticket = ticket_create(actor=None, requester=requester, title=f"Problem {keyword}", priority="P2")
+    return len(ctx.captured_queries), ticket
+
+
+def test_route_and_assign_query_count_is_constant(roles, customer):
+    _world("small", 2, 4, 10, customer, first_order=1000)
+    small, ticket = _create_and_count(customer, "smallkw1")
+    assert ticket.resolver_group.slug == "small1" and ticket.assignee is not None
+
+    _world("big", 50, 500, 10_000, customer, first_order=0)
+    assert Ticket.objects.filter(status="in_progress").count() == 10_010
+    large, ticket = _create_and_count(customer, "bigkw49")  # the 50th of 52 rules matches
+    assert ticket.resolver_group.slug == "big49" and ticket.assignee is not None
+    assert large == small, f"{small} queries in the small world, {large} with 50 groups/500 agents/10,000 tickets"
