@@ -27,21 +27,40 @@ def _weight_expression():
 
 
 def routing_rules_active() -> list[RuleSpec]:
-    rules = RoutingRule.objects.filter(is_active=True).prefetch_related("services", "organizations")
+    """The active rules in order, as plain data. Three queries (rules, their services, their organizations),
+    read as tuples: a new ticket pays for the rules' data, not for building model instances."""
+    rows = list(
+        RoutingRule.objects.filter(is_active=True)
+        .order_by("order", "id")
+        .values_list(
+            "id", "name", "target_group_id", "ticket_types", "priorities", "categories", "keywords", "required_skills"
+        )
+    )
+    ids = [r[0] for r in rows]
+    services: dict[int, set[int]] = {}
+    for rule_id, service_id in RoutingRule.services.through.objects.filter(routingrule_id__in=ids).values_list(
+        "routingrule_id", "service_id"
+    ):
+        services.setdefault(rule_id, set()).add(service_id)
+    orgs: dict[int, set[int]] = {}
+    for rule_id, org_id in RoutingRule.organizations.through.objects.filter(routingrule_id__in=ids).values_list(
+        "routingrule_id", "organization_id"
+    ):
+        orgs.setdefault(rule_id, set()).add(org_id)
     return [
         RuleSpec(
-            id=r.pk,
-            name=r.name,
-            target_group_id=r.target_group_id,
-            ticket_types=frozenset(r.ticket_types or []),
-            priorities=frozenset(r.priorities or []),
-            service_ids=frozenset(s.pk for s in r.services.all()),
-            organization_ids=frozenset(o.pk for o in r.organizations.all()),
-            categories=frozenset(r.categories or []),
-            keywords=tuple(k.strip() for k in r.keywords.split(",") if k.strip()),
-            required_skills=tuple(r.required_skills or []),
+            id=pk,
+            name=name,
+            target_group_id=group_id,
+            ticket_types=frozenset(types or []),
+            priorities=frozenset(priorities or []),
+            service_ids=frozenset(services.get(pk, ())),
+            organization_ids=frozenset(orgs.get(pk, ())),
+            categories=frozenset(categories or []),
+            keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
+            required_skills=tuple(skills or []),
         )
-        for r in rules
+        for pk, name, group_id, types, priorities, categories, keywords, skills in rows
     ]
 
 
