@@ -22,6 +22,18 @@ app.conf.beat_schedule = {
         "task": "communications.tasks.outbox_deliver_due",
         "schedule": crontab(minute="*"),
     },
+    # every minute: emit the SLA warnings and breaches that are due, each exactly once (reads only due clocks)
+    # (https://crontab.guru/#*_*_*_*_*)
+    "sla-scan-due": {
+        "task": "sla.tasks.sla_scan_due",
+        "schedule": crontab(minute="*"),
+    },
+    # every minute: run SLA recompute jobs that are queued or were interrupted (normally they start at once)
+    # (https://crontab.guru/#*_*_*_*_*)
+    "sla-recompute-resume": {
+        "task": "sla.tasks.sla_recompute_resume",
+        "schedule": crontab(minute="*"),
+    },
     # every 10 minutes: close resolved tickets whose acceptance window passed without a rejection
     # (https://crontab.guru/#*/10_*_*_*_*)
     "tickets-autoclose-due": {

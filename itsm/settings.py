@@ -41,7 +41,9 @@ INSTALLED_APPS = [
     # our apps, in dependency order
     "accounts",
     "catalog",
+    "classification",
     "tickets",
+    "sla",
     "communications",
     "escalations",
     "reporting",
