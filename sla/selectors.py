@@ -212,6 +212,15 @@ def ticket_clock_views(ticket, *, now: datetime | None = None) -> list[ClockView
     return [clock_view(c, now=now) for c in clocks]
 
 
+def ticket_sla_summary(ticket, *, now: datetime | None = None) -> ClockView | None:
+    """The clock to watch in a queue: the running clock that falls due first (breached ones included);
+    None when no clock runs (paused, stopped or no policy)."""
+    running = [c for c in ticket.sla_clocks.all() if c.stopped_at is None and not c.is_paused and c.target_at]
+    if not running:
+        return None
+    return clock_view(min(running, key=lambda c: c.target_at), now=now)
+
+
 def annotate_next_breach(qs: QuerySet, *, name: str = "next_breach_at") -> QuerySet:
     """Annotate each ticket with the deadline of its running clock that falls due first (null when none runs),
     for the queue's "time to breach" order. Uses the partial index on running clocks."""

@@ -9,23 +9,29 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import user_is_agent
 from accounts.selectors import agent_list
 from accounts.services import contact_get_or_create
+from classification.selectors import ticket_priority_view
+from classification.services import IntakeContext
 from itsm.lib.errors import DomainError, NotFound, PermissionDenied
 from itsm.lib.htmx import htmx_partial
+from sla.selectors import ticket_clock_views, ticket_sla_summary
 from tickets import permissions, selectors, services
 from tickets.api.views import attachment_response
 from tickets.choices import (
     ALLOWED_TRANSITIONS,
     STATUS_COLOUR,
     Channel,
+    Impact,
     LinkKind,
     Priority,
     TicketStatus,
     TicketType,
+    Urgency,
 )
 from tickets.closure import acceptance_deadline, closure_unmet
 from tickets.forms import (
@@ -40,6 +46,8 @@ from tickets.forms import (
 from tickets.models import TicketLink
 
 PAGE_SIZE = 25
+# The key classification rules see for a request made with the portal's (only, general) request form.
+PORTAL_FORM = "general"
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -76,6 +84,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         params["open"] = "true"
     tickets = selectors.ticket_list(user=request.user, filters=params)
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for t in page:
+        t.sla_next = ticket_sla_summary(t, now=now)
     context = {
         "page": page,
         "params": params,
@@ -85,6 +96,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "priorities": Priority.choices,
         "status_colour": STATUS_COLOUR,
         "selected_status": params.getlist("status"),
+        "orderings": [("", "Newest first"), ("time_to_breach", "Time to breach"), ("-updated", "Recently updated")],
     }
     template = "tickets/ticket_list.html"
     if htmx_partial(request):
@@ -104,19 +116,20 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                     requester, _ = contact_get_or_create(
                         email=d["requester_email"], display_name=d.get("requester_name", "")
                     )
-                    channel = d["channel"]
-                else:
-                    requester, channel = request.user, Channel.PORTAL
+                    channel, intake = d["channel"], IntakeContext()
+                else:  # the portal's general request form
+                    requester, channel, intake = request.user, Channel.PORTAL, IntakeContext(form=PORTAL_FORM)
                 ticket = services.ticket_create(
                     actor=request.user,
                     requester=requester,
                     title=d["title"],
                     description=d["description"],
-                    ticket_type=d["ticket_type"],
+                    ticket_type=d["ticket_type"] or None,
                     channel=channel,
                     impact=d["impact"],
                     urgency=d["urgency"],
                     service=d["service"],
+                    intake=intake,
                 )
                 if d.get("attachment"):
                     services.attachment_add(ticket=ticket, uploaded_by=request.user, upload=d["attachment"])
@@ -148,6 +161,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         "comment_form": CommentForm(),
         "can_decide": permissions.can_decide_resolution(user, ticket),
         "acceptance_deadline": acceptance_deadline(ticket),
+        "clocks": ticket_clock_views(ticket),
     }
     if agent:
         context.update(
@@ -161,10 +175,15 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
                         "ticket_type": ticket.ticket_type,
                         "impact": ticket.impact,
                         "urgency": ticket.urgency,
-                        "priority": ticket.priority,
+                        "priority": ticket.priority if ticket.priority_override_reason else "",
+                        "priority_override_reason": ticket.priority_override_reason,
                         "service": ticket.service_id,
+                        "category": ticket.category_id,
                     }
                 ),
+                "priority_view": ticket_priority_view(ticket),
+                "impacts": Impact.choices,
+                "urgencies": Urgency.choices,
                 "assign_form": AssignForm(
                     initial={
                         "version": ticket.version,

@@ -27,34 +27,63 @@ def rules(catalogue, org_a, manager):
     return [
         rule_save(
             actor=manager,
-            data={"name": "Security mailbox", "position": 10, "mailbox_key": "security@itsm.example",
-                  "set_service": catalogue["identity"], "set_ticket_type": TicketType.ACCESS_REQUEST},
+            data={
+                "name": "Security mailbox",
+                "position": 10,
+                "mailbox_key": "security@itsm.example",
+                "set_service": catalogue["identity"],
+                "set_ticket_type": TicketType.ACCESS_REQUEST,
+            },
         ),
         rule_save(
             actor=manager,
-            data={"name": "VPN words", "position": 20, "keywords": "vpn, tunnel", "set_service": catalogue["vpn"],
-                  "set_category": cert},
+            data={
+                "name": "VPN words",
+                "position": 20,
+                "keywords": "vpn, tunnel",
+                "set_service": catalogue["vpn"],
+                "set_category": cert,
+            },
         ),
         rule_save(
             actor=manager,
-            data={"name": "Certificate expiry", "position": 15, "subject_regex": r"cert(ificate)?\s+expir",
-                  "set_category": expired, "set_resolver_group": catalogue["security"]},
+            data={
+                "name": "Certificate expiry",
+                "position": 15,
+                "subject_regex": r"cert(ificate)?\s+expir",
+                "set_category": expired,
+                "set_resolver_group": catalogue["security"],
+            },
         ),
         rule_save(
             actor=manager,
-            data={"name": "Acme by mail", "position": 30, "channels": [Channel.EMAIL], "organization": org_a,
-                  "set_ticket_type": TicketType.SERVICE_REQUEST},
+            data={
+                "name": "Acme by mail",
+                "position": 30,
+                "channels": [Channel.EMAIL],
+                "organization": org_a,
+                "set_ticket_type": TicketType.SERVICE_REQUEST,
+            },
         ),
         rule_save(
             actor=manager,
-            data={"name": "Globex domain", "position": 40, "sender_domains": ["globex.example"],
-                  "set_ticket_type": TicketType.INFORMATION_REQUEST},
+            data={
+                "name": "Globex domain",
+                "position": 40,
+                "sender_domains": ["globex.example"],
+                "set_ticket_type": TicketType.INFORMATION_REQUEST,
+            },
         ),
         rule_save(
             actor=manager,
-            data={"name": "Access form", "position": 50, "form": "access", "set_ticket_type": TicketType.ACCESS_REQUEST},
+            data={
+                "name": "Access form",
+                "position": 50,
+                "form": "access",
+                "set_ticket_type": TicketType.ACCESS_REQUEST,
+            },
         ),
-    ]  # fmt: skip
+    ]
 
 
 def test_first_matching_rule_in_order_wins(rules, catalogue):
@@ -106,17 +135,23 @@ def test_ticket_create_applies_the_rule_and_records_it(rules, catalogue, custome
     assert created["classification"]["mailbox"] == "support@itsm.example"
     # the intake mailbox decides for the security one
     sec = ticket_create(
-        actor=None, requester=customer, title="x", channel=Channel.EMAIL,
+        actor=None,
+        requester=customer,
+        title="x",
+        channel=Channel.EMAIL,
         intake=IntakeContext(mailbox_key="security@itsm.example"),
-    )  # fmt: skip
+    )
     assert sec.number.startswith("ACC-") and sec.service == catalogue["identity"]
 
 
 def test_explicit_values_win_over_the_rule(rules, catalogue, customer, desk):
     ticket = ticket_create(
-        actor=desk, requester=customer, title="VPN question", ticket_type=TicketType.INFORMATION_REQUEST,
+        actor=desk,
+        requester=customer,
+        title="VPN question",
+        ticket_type=TicketType.INFORMATION_REQUEST,
         service=catalogue["identity"],
-    )  # fmt: skip
+    )
     assert ticket.ticket_type == TicketType.INFORMATION_REQUEST and ticket.service == catalogue["identity"]
     assert ticket.category is None  # the rule's category belongs to another service: not applied
     assert ticket.classification_rule.name == "VPN words"

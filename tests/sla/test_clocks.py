@@ -65,9 +65,12 @@ def test_no_policy_no_clocks(db, desk, customer):
 def test_awaiting_customer_pauses_resolution_and_resume_continues_it(standard, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(
-        ticket=ticket, actor=desk, to_status=TicketStatus.PENDING, pending_reason=PendingReason.AWAITING_CUSTOMER,
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.PENDING,
+        pending_reason=PendingReason.AWAITING_CUSTOMER,
         now=rome(2026, 3, 2, 10, 0),
-    )  # fmt: skip
+    )
     c = clocks(ticket)
     assert c[RES].state == ClockState.PAUSED and c[RES].is_paused and c[RES].target_at is None
     assert c[RES].elapsed == timedelta(hours=1)
@@ -92,9 +95,12 @@ def test_awaiting_customer_pauses_resolution_and_resume_continues_it(standard, d
 def test_awaiting_vendor_does_not_pause_the_customers_clock(standard, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(
-        ticket=ticket, actor=desk, to_status=TicketStatus.PENDING, pending_reason=PendingReason.AWAITING_VENDOR,
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.PENDING,
+        pending_reason=PendingReason.AWAITING_VENDOR,
         now=rome(2026, 3, 2, 10, 0),
-    )  # fmt: skip
+    )
     c = clocks(ticket)
     assert c[RES].state == ClockState.RUNNING and c[RES].target_at == rome(2026, 3, 3, 8, 0)
     assert_replay_matches(ticket)
@@ -104,9 +110,12 @@ def test_pause_rules_are_part_of_the_policy(standard, desk, customer):
     policy_save(actor=None, policy=standard, data={"pause_on": {RES: [PendingReason.AWAITING_VENDOR]}})
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(
-        ticket=ticket, actor=desk, to_status=TicketStatus.PENDING, pending_reason=PendingReason.AWAITING_VENDOR,
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.PENDING,
+        pending_reason=PendingReason.AWAITING_VENDOR,
         now=rome(2026, 3, 2, 10, 0),
-    )  # fmt: skip
+    )
     assert clocks(ticket)[RES].state == ClockState.PAUSED
 
 
@@ -141,9 +150,13 @@ def test_resolution_met_then_reopen_resumes_without_counting_the_resolved_time(s
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     comment_add(ticket=ticket, author=desk, body="Looking", is_public=True, now=rome(2026, 3, 2, 9, 30))
     ticket_transition(
-        ticket=ticket, actor=desk, to_status=TicketStatus.RESOLVED, resolution_code="solved",
-        resolution_notes="done", now=rome(2026, 3, 2, 11, 0),
-    )  # fmt: skip
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.RESOLVED,
+        resolution_code="solved",
+        resolution_notes="done",
+        now=rome(2026, 3, 2, 11, 0),
+    )
     c = clocks(ticket)
     assert c[RES].state == ClockState.MET and c[RES].elapsed == timedelta(hours=2)
     assert c[FR].state == ClockState.MET
@@ -161,9 +174,13 @@ def test_resolution_met_then_reopen_resumes_without_counting_the_resolved_time(s
 def test_resolving_answers_the_first_response_too(standard, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(
-        ticket=ticket, actor=desk, to_status=TicketStatus.RESOLVED, resolution_code="solved",
-        resolution_notes="done", now=rome(2026, 3, 2, 9, 45),
-    )  # fmt: skip
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.RESOLVED,
+        resolution_code="solved",
+        resolution_notes="done",
+        now=rome(2026, 3, 2, 9, 45),
+    )
     assert clocks(ticket)[FR].state == ClockState.MET
 
 
@@ -180,16 +197,21 @@ def test_cancelled_ticket_stops_clocks_as_cancelled(standard, desk, customer):
 def test_policy_change_mid_ticket_recomputes_from_creation_and_keeps_pauses(standard, urgent, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(
-        ticket=ticket, actor=desk, to_status=TicketStatus.PENDING, pending_reason=PendingReason.AWAITING_CUSTOMER,
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.PENDING,
+        pending_reason=PendingReason.AWAITING_CUSTOMER,
         now=rome(2026, 3, 2, 9, 30),
-    )  # fmt: skip
+    )
     ticket_transition(ticket=ticket, actor=desk, to_status=TicketStatus.IN_PROGRESS, now=rome(2026, 3, 2, 10, 30))
     assert clocks(ticket)[RES].policy_name == "Standard"
     ticket.refresh_from_db()
     ticket_update(
-        ticket=ticket, actor=desk, data={"priority": "P1", "priority_override_reason": "CEO affected"},
+        ticket=ticket,
+        actor=desk,
+        data={"priority": "P1", "priority_override_reason": "CEO affected"},
         now=rome(2026, 3, 2, 11, 0),
-    )  # fmt: skip
+    )
     c = clocks(ticket)
     assert set(c) == {FR, RES}  # the urgent policy has no next-update target: that clock is gone
     assert c[RES].policy_name == "Urgent" and c[RES].calendar.is_24x7

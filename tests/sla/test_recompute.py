@@ -29,14 +29,22 @@ def test_calendar_edit_recomputes_the_open_tickets_in_batches_with_progress(stan
     tickets = [TicketFactory(requester=customer, actor=desk, now=MONDAY_9) for _ in range(5)]
     done = tickets[-1]
     ticket_transition(
-        ticket=done, actor=desk, to_status=TicketStatus.RESOLVED, resolution_code="solved", resolution_notes="x",
+        ticket=done,
+        actor=desk,
+        to_status=TicketStatus.RESOLVED,
+        resolution_code="solved",
+        resolution_notes="x",
         now=rome(2026, 3, 2, 10),
-    )  # fmt: skip
+    )
     assert res_target(tickets[0]) == rome(2026, 3, 3, 8, 0)
     calendar_save(
-        actor=manager, calendar=office, name="Office", time_zone="Europe/Rome",
-        hours=[(d, time(9), time(18)) for d in range(5)], holiday_country="IT",
-    )  # fmt: skip
+        actor=manager,
+        calendar=office,
+        name="Office",
+        time_zone="Europe/Rome",
+        hours=[(d, time(9), time(18)) for d in range(5)],
+        holiday_country="IT",
+    )
     job = SlaRecomputeJob.objects.first()
     assert job.status == RecomputeStatus.QUEUED and job.total == 4 and job.calendar == office
     job = recompute_job_run(job_id=job.pk, batch_size=3, max_batches=1)
@@ -69,10 +77,14 @@ def test_a_new_policy_takes_the_matching_open_tickets(standard, always, desk, cu
     policy_save(
         actor=manager,
         data={
-            "name": "P1 around the clock", "position": 1, "priorities": ["P1"], "calendar": always,
-            "first_response_target": timedelta(minutes=30), "resolution_target": timedelta(hours=4),
+            "name": "P1 around the clock",
+            "position": 1,
+            "priorities": ["P1"],
+            "calendar": always,
+            "first_response_target": timedelta(minutes=30),
+            "resolution_target": timedelta(hours=4),
         },
-    )  # fmt: skip
+    )
     job = SlaRecomputeJob.objects.first()
     assert job.total == 1  # the open P1 tickets (and those already on this policy: none yet)
     recompute_job_run(job_id=job.pk)
@@ -88,9 +100,12 @@ def test_the_job_runs_after_commit_through_the_task(
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     with django_capture_on_commit_callbacks(execute=True):
         calendar_save(
-            actor=manager, calendar=office, name="Office", time_zone="Europe/Rome",
+            actor=manager,
+            calendar=office,
+            name="Office",
+            time_zone="Europe/Rome",
             hours=[(d, time(7), time(19)) for d in range(5)],
-        )  # fmt: skip
+        )
     assert SlaRecomputeJob.objects.first().status == RecomputeStatus.DONE
     assert res_target(ticket) == rome(2026, 3, 2, 17, 0)
 
@@ -136,15 +151,21 @@ def test_only_a_service_manager_configures_and_bad_input_is_refused(office, desk
         policy_save(
             actor=manager,
             data={
-                "name": "X", "calendar": office, "first_response_target": 60, "resolution_target": 600,
+                "name": "X",
+                "calendar": office,
+                "first_response_target": 60,
+                "resolution_target": 600,
                 "warning_thresholds": [50, 120],
             },
-        )  # fmt: skip
+        )
     with pytest.raises(DomainError, match="pending reason"):
         policy_save(
             actor=manager,
             data={
-                "name": "Y", "calendar": office, "first_response_target": 60, "resolution_target": 600,
+                "name": "Y",
+                "calendar": office,
+                "first_response_target": 60,
+                "resolution_target": 600,
                 "pause_on": {"resolution": ["on_holiday"]},
             },
-        )  # fmt: skip
+        )

@@ -54,9 +54,13 @@ def _apply(action: str, ticket, desk, customer, nights, at: datetime) -> None:
         ticket_transition(ticket=ticket, actor=desk, to_status=TicketStatus.IN_PROGRESS, now=at)
     elif action == "resolve":
         ticket_transition(
-            ticket=ticket, actor=desk, to_status=TicketStatus.RESOLVED, resolution_code="solved",
-            resolution_notes="Fixed.", now=at,
-        )  # fmt: skip
+            ticket=ticket,
+            actor=desk,
+            to_status=TicketStatus.RESOLVED,
+            resolution_code="solved",
+            resolution_notes="Fixed.",
+            now=at,
+        )
     elif action == "cancel":
         ticket_transition(ticket=ticket, actor=desk, to_status=TicketStatus.CANCELLED, reason="not needed", now=at)
     elif action in ("agent_reply", "agent_note"):

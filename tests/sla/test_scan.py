@@ -70,9 +70,13 @@ def test_the_unique_constraint_gates_an_emission(standard, desk, customer):
 def test_a_stopped_clock_still_reports_its_breach_but_not_old_warnings(standard, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(
-        ticket=ticket, actor=desk, to_status=TicketStatus.RESOLVED, resolution_code="solved",
-        resolution_notes="ok", now=rome(2026, 3, 2, 15, 0),
-    )  # fmt: skip
+        ticket=ticket,
+        actor=desk,
+        to_status=TicketStatus.RESOLVED,
+        resolution_code="solved",
+        resolution_notes="ok",
+        now=rome(2026, 3, 2, 15, 0),
+    )
     sla_scan_due(now=rome(2026, 3, 2, 16, 0))
     # first response (10:00) and next update (13:00) breached before the resolution: reported; the warnings
     # of stopped clocks, and the resolution's (met, 6 of 8 hours), are not
@@ -179,8 +183,12 @@ def test_clock_events_name_the_target_so_a_new_target_warns_afresh(standard, urg
     assert emitted(ticket) == [(FR, 50)]
     from tickets.services import ticket_update
 
-    ticket_update(ticket=ticket, actor=desk, data={"priority": "P1", "priority_override_reason": "VIP"},
-                  now=rome(2026, 3, 2, 9, 32))  # fmt: skip
+    ticket_update(
+        ticket=ticket,
+        actor=desk,
+        data={"priority": "P1", "priority_override_reason": "VIP"},
+        now=rome(2026, 3, 2, 9, 32),
+    )
     # the 15-minute target of the urgent policy: its thresholds were all crossed before 9:32, emitted now
     assert sla_scan_due(now=rome(2026, 3, 2, 9, 33)) == 4  # FR 50/75/90/100 of 15 minutes
     targets = set(SlaClockEvent.objects.filter(ticket=ticket, metric=FR).values_list("target", flat=True))

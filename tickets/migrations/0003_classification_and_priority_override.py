@@ -5,31 +5,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('classification', '0001_initial'),
-        ('tickets', '0002_number_counter'),
+        ("classification", "0001_initial"),
+        ("tickets", "0002_number_counter"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='category',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='classification.category'),
+            model_name="ticket",
+            name="category",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tickets",
+                to="classification.category",
+            ),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='classification_rule',
-            field=models.ForeignKey(blank=True, help_text='The intake rule that classified the ticket (its name stays in the CREATED event).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='classification.classificationrule'),
+            model_name="ticket",
+            name="classification_rule",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The intake rule that classified the ticket (its name stays in the CREATED event).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="tickets",
+                to="classification.classificationrule",
+            ),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='priority_override_reason',
-            field=models.TextField(blank=True, help_text='Set when an agent chose the priority by hand; empty: it follows the priority matrix.'),
+            model_name="ticket",
+            name="priority_override_reason",
+            field=models.TextField(
+                blank=True,
+                help_text="Set when an agent chose the priority by hand; empty: it follows the priority matrix.",
+            ),
         ),
         migrations.AlterField(
-            model_name='ticketevent',
-            name='event_type',
-            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Fields changed'), ('status_changed', 'Status changed'), ('assigned', 'Assignment changed'), ('comment_added', 'Comment added'), ('attachment_added', 'Attachment added'), ('link_added', 'Link added'), ('link_removed', 'Link removed'), ('watcher_added', 'Watcher added'), ('watcher_removed', 'Watcher removed'), ('notification_queued', 'Notification queued'), ('notification_sent', 'Notification sent'), ('notification_failed', 'Notification failed'), ('resolution_accepted', 'Resolution accepted'), ('resolution_rejected', 'Resolution rejected'), ('sla_warning', 'SLA warning'), ('sla_breached', 'SLA breached'), ('sla_policy_applied', 'SLA policy applied')], max_length=40),
+            model_name="ticketevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("updated", "Fields changed"),
+                    ("status_changed", "Status changed"),
+                    ("assigned", "Assignment changed"),
+                    ("comment_added", "Comment added"),
+                    ("attachment_added", "Attachment added"),
+                    ("link_added", "Link added"),
+                    ("link_removed", "Link removed"),
+                    ("watcher_added", "Watcher added"),
+                    ("watcher_removed", "Watcher removed"),
+                    ("notification_queued", "Notification queued"),
+                    ("notification_sent", "Notification sent"),
+                    ("notification_failed", "Notification failed"),
+                    ("resolution_accepted", "Resolution accepted"),
+                    ("resolution_rejected", "Resolution rejected"),
+                    ("sla_warning", "SLA warning"),
+                    ("sla_breached", "SLA breached"),
+                    ("sla_policy_applied", "SLA policy applied"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
