@@ -71,11 +71,12 @@ class RuleForm(forms.Form):
 
 
 class CategoryForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=Service.objects.filter(is_active=True))
+    service = forms.ModelChoiceField(queryset=Service.objects.filter(is_active=True), empty_label="Service…")
     parent = CategoryChoice(
         queryset=Category.objects.filter(parent__isnull=True, is_active=True).select_related("service"),
         required=False,
         label="Under (for a subcategory)",
+        empty_label="(a top-level category)",
     )
     name = forms.CharField(max_length=120)
 

@@ -3,7 +3,8 @@ priority."""
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet
+from django.db.models.functions import Coalesce
 
 from classification.models import Category, ClassificationRule, CriticalityAdjustment, PriorityMatrixCell
 from classification.priority import PriorityExplanation, PriorityTables, compute_priority
@@ -16,8 +17,16 @@ def rule_list(*, active_only: bool = False) -> QuerySet[ClassificationRule]:
     return qs.filter(is_active=True) if active_only else qs
 
 
+def rule_list_with_counts() -> QuerySet[ClassificationRule]:
+    """The rules in order with how many tickets each classified (the configuration page)."""
+    return rule_list().annotate(ticket_count=Count("tickets"))
+
+
 def category_list(*, service=None, active_only: bool = True) -> QuerySet[Category]:
-    qs = Category.objects.select_related("service", "parent").order_by("service__name", "parent__name", "name")
+    """Per service, each category followed by its subcategories."""
+    qs = Category.objects.select_related("service", "parent").order_by(
+        "service__name", Coalesce("parent__name", "name"), F("parent").asc(nulls_first=True), "name"
+    )
     if service is not None:
         qs = qs.filter(service=service)
     return qs.filter(is_active=True) if active_only else qs

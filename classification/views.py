@@ -21,7 +21,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         request,
         "classification/overview.html",
         {
-            "rules": selectors.rule_list(),
+            "rules": selectors.rule_list_with_counts(),
             "categories": selectors.category_list(active_only=False),
             "category_form": CategoryForm(),
             "tables": selectors.priority_tables(),

@@ -15,20 +15,19 @@ from sla.models import BusinessCalendar, BusinessHours
 from sla.services import parse_holidays, parse_hours
 from tickets.choices import PendingReason, Priority, TicketType
 
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
 
 
 def format_duration(value: timedelta | None) -> str:
     if not value:
         return ""
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, minutes = divmod(rest, 60)
-    return " ".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "0m"
+    hours, minutes = divmod(int(value.total_seconds() // 60), 60)
+    return " ".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m")) if n) or "0m"
 
 
 class BusinessDurationField(forms.CharField):
-    """Business time as "30m", "4h", "1h 30m", "2d" (a day is 24 business hours) or "01:30"."""
+    """Business time as "30m", "4h", "1h 30m" or "01:30" (hours and minutes, never days: a day of business
+    time would read as a working day)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", "Business time, e.g. 30m, 4h, 1h 30m.")
@@ -46,9 +45,9 @@ class BusinessDurationField(forms.CharField):
             return timedelta(hours=int(h), minutes=int(m))
         match = _DURATION.match(value)
         if not match or not any(match.groups()):
-            raise forms.ValidationError("Write a duration like 30m, 4h or 1h 30m.")
-        d, h, m = (int(x or 0) for x in match.groups())
-        return timedelta(days=d, hours=h, minutes=m)
+            raise forms.ValidationError("Write a duration in business hours and minutes, like 30m, 4h or 26h 30m.")
+        h, m = (int(x or 0) for x in match.groups())
+        return timedelta(hours=h, minutes=m)
 
 
 def _country_choices() -> list[tuple[str, str]]:

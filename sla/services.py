@@ -610,6 +610,10 @@ def recompute_job_create(
         created_at=now or timezone.now(),
     )
     job.total = job_ticket_queryset(job).count()
+    if job.total == 0:  # nothing open is affected: done at once, no background work
+        job.status, job.started_at, job.finished_at = RecomputeStatus.DONE, job.created_at, job.created_at
+        job.save()
+        return job
     job.save()
 
     def start() -> None:

@@ -10,20 +10,15 @@ register = template.Library()
 
 @register.filter
 def business_duration(value: timedelta | None) -> str:
-    """1 day 2h 5m / 45m / 0m; negative durations get a minus sign. Days are 24h of business time."""
+    """26h 5m / 45m / 0m, negative with a minus sign. Hours, never days: a "day" of business time would
+    read as a working day."""
     if value is None:
         return "—"
     seconds = int(value.total_seconds())
     sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3600)
+    hours, rest = divmod(abs(seconds), 3600)
     minutes = rest // 60
-    parts = []
-    if days:
-        parts.append(f"{days}d")
-    if hours:
-        parts.append(f"{hours}h")
+    parts = [f"{hours}h"] if hours else []
     if minutes or not parts:
         parts.append(f"{minutes}m")
     return sign + " ".join(parts)
@@ -55,3 +50,24 @@ def iso_instant(value: str | None) -> datetime | None:
 def words(value: str) -> str:
     """awaiting_customer -> awaiting customer"""
     return (value or "").replace("_", " ")
+
+
+_DAY = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+@register.filter
+def hours_summary(calendar) -> list[str]:
+    """ "Mon-Fri 08:30-13:00, 14:00-18:00", "Sat 09:00-13:00": weekdays with the same ranges grouped."""
+    by_day: dict[int, list[str]] = {}
+    for h in calendar.hours.all():
+        by_day.setdefault(h.weekday, []).append(f"{h.start:%H:%M}-{h.end:%H:%M}")
+    lines, days = [], sorted(by_day)
+    i = 0
+    while i < len(days):
+        j = i
+        while j + 1 < len(days) and days[j + 1] == days[j] + 1 and by_day[days[j + 1]] == by_day[days[i]]:
+            j += 1
+        label = _DAY[days[i]] if i == j else f"{_DAY[days[i]]}-{_DAY[days[j]]}"
+        lines.append(f"{label} {', '.join(by_day[days[i]])}")
+        i = j + 1
+    return lines

@@ -169,3 +169,8 @@ def test_only_a_service_manager_configures_and_bad_input_is_refused(office, desk
                 "pause_on": {"resolution": ["on_holiday"]},
             },
         )
+
+
+def test_an_edit_that_affects_no_open_ticket_is_done_at_once(standard):
+    job = SlaRecomputeJob.objects.get(policy=standard)
+    assert (job.status, job.total, job.finished_at is not None) == (RecomputeStatus.DONE, 0, True)

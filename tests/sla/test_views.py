@@ -146,7 +146,7 @@ def test_manager_edits_a_calendar_and_a_policy_through_the_forms(client, manager
             "is_active": "on",
             "calendar": office.pk,
             "first_response_target": "30m",
-            "resolution_target": "1d 2h",
+            "resolution_target": "26h",
             "next_update_target": "",
             "warning_thresholds": "60, 80",
             "pause_resolution": [PendingReason.AWAITING_CUSTOMER, PendingReason.AWAITING_VENDOR],
