@@ -154,10 +154,12 @@ class SlaClock(models.Model):
 
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks")
     metric = models.CharField(max_length=20, choices=SlaMetric.choices)
-    policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks")
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks", db_index=False
+    )
     policy_name = models.CharField(max_length=120)
     policy_version = models.PositiveIntegerField(default=1)
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="clocks")
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="clocks", db_index=False)
     calendar_version = models.PositiveIntegerField(default=1)
 
     target = models.DurationField()
@@ -192,7 +194,9 @@ class SlaClock(models.Model):
                 name="slaclock_running_target_idx",
                 condition=models.Q(stopped_at__isnull=True, is_paused=False),
             ),
-            models.Index(fields=["calendar"], name="slaclock_calendar_idx"),
+            # Recompute jobs: the tickets on a calendar / a policy, in ticket order.
+            models.Index(fields=["calendar", "ticket"], name="slaclock_calendar_ticket_idx"),
+            models.Index(fields=["policy", "ticket"], name="slaclock_policy_ticket_idx"),
         ]
 
     def __str__(self) -> str:

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization, User
@@ -144,6 +144,33 @@ def _diff(
 UPDATE_FIELDS = [*ROW_FIELDS, "next_check_at", "updated_at"]
 
 
+def _upsert_clocks(clocks: list[SlaClock]) -> None:
+    """Insert or update many clocks in one statement (INSERT ... ON CONFLICT (ticket, metric) DO UPDATE).
+    On PostgreSQL the rows go through psycopg2's execute_values (the ORM's per-value preparation costs more
+    than the statement itself at recompute-job sizes); elsewhere through bulk_create."""
+    if connection.vendor != "postgresql":
+        SlaClock.objects.bulk_create(
+            clocks, update_conflicts=True, unique_fields=["ticket", "metric"], update_fields=UPDATE_FIELDS
+        )
+        return
+    from psycopg2.extras import Json, execute_values
+
+    fields = [SlaClock._meta.get_field(name) for name in ("ticket", "metric", *UPDATE_FIELDS)]
+    columns = [f.column for f in fields]
+    json_columns = {f.column for f in fields if f.get_internal_type() == "JSONField"}
+    rows = [
+        tuple(Json(getattr(c, f.attname)) if f.column in json_columns else getattr(c, f.attname) for f in fields)
+        for c in clocks
+    ]
+    table = SlaClock._meta.db_table
+    updates = ", ".join(f'"{col}" = EXCLUDED."{col}"' for col in columns[2:])
+    quoted = ", ".join(f'"{col}"' for col in columns)
+    sql = f'INSERT INTO "{table}" ({quoted}) VALUES %s ON CONFLICT ("ticket_id", "metric") DO UPDATE SET {updates}'
+
+    with connection.cursor() as cursor:
+        execute_values(cursor.cursor, sql, rows, page_size=1000)
+
+
 def sla_ticket_recompute(
     *, ticket: Ticket, policy_set: PolicySet | None = None, announce: bool = True, now: datetime | None = None
 ) -> dict[str, ClockResult]:
@@ -208,9 +235,7 @@ def tickets_recompute_bulk(*, ticket_ids: Sequence[int], policy_set: PolicySet, 
         if (old[0] if old else None) != (policy.id if policy else None) and (old or policy):
             announce.append((ticket_id, old, policy))
     if upserts:
-        SlaClock.objects.bulk_create(
-            upserts, update_conflicts=True, unique_fields=["ticket", "metric"], update_fields=UPDATE_FIELDS
-        )
+        _upsert_clocks(upserts)
     if deletes:
         SlaClock.objects.filter(pk__in=deletes).delete()
     if announce:
@@ -239,7 +264,8 @@ def _clock_event_data(clock: SlaClock, threshold: int, crossed_at: datetime) -> 
 
 def sla_threshold_emit(*, ticket: Ticket, clock: SlaClock, threshold: int, crossed_at: datetime, now: datetime) -> bool:
     """Emit one warning or breach. The SlaClockEvent insert is the gate: if that row exists already (another
-    scanner, a retried task), nothing is written and False is returned. Call inside a transaction."""
+    scanner, a retried task), the insert fails, nothing is written and False is returned. Call inside a
+    transaction holding the ticket's row lock (the scan takes it), so the ticket event is appended directly."""
     try:
         with transaction.atomic():
             record = SlaClockEvent.objects.create(
@@ -253,55 +279,67 @@ def sla_threshold_emit(*, ticket: Ticket, clock: SlaClock, threshold: int, cross
             )
     except IntegrityError:
         return False
-    from tickets.services import ticket_event_record
-
-    event = ticket_event_record(
+    event = event_write(
         ticket=ticket,
         event_type=TicketEventType.SLA_BREACHED if threshold >= BREACH else TicketEventType.SLA_WARNING,
+        actor=None,
         data=_clock_event_data(clock, threshold, crossed_at),
         now=now,
     )
-    record.event = event
-    record.save(update_fields=["event"])
+    SlaClockEvent.objects.filter(pk=record.pk).update(event=event)
     return True
 
 
-def _scan_one(clock_id: int, ticket_id: int, now: datetime) -> int:
+def _due_thresholds(clock: SlaClock, emitted: set[tuple], now: datetime) -> list[tuple[int, datetime]]:
+    due = []
+    for key, value in (clock.thresholds or {}).items():
+        if not value:
+            continue
+        pct, at = int(key), datetime.fromisoformat(value)
+        if at > now or (clock.stopped_at is not None and pct != BREACH):
+            continue
+        if (clock.metric, clock.cycle, pct, clock.target) not in emitted:
+            due.append((pct, at))
+    return sorted(due)
+
+
+def _scan_batch(pairs: Sequence[tuple[int, int]], now: datetime) -> int:
+    """One transaction for up to SCAN_BATCH due clocks: lock their tickets (skipping any that another
+    transaction holds: a writer, or another scanner; they are looked at on the next run), re-read the clocks
+    under the locks, emit what is due, move each clock's next check on."""
     with transaction.atomic():
-        # Skip a ticket someone else holds (a writer, or another scanner): it is looked at on the next run.
-        ticket = Ticket.objects.select_for_update(skip_locked=True).filter(pk=ticket_id).first()
-        if ticket is None:
+        ticket_ids = sorted({ticket_id for _, ticket_id in pairs})
+        tickets = {
+            t.pk: t for t in Ticket.objects.select_for_update(skip_locked=True).filter(pk__in=ticket_ids).order_by("pk")
+        }
+        if not tickets:
             return 0
-        clock = SlaClock.objects.filter(pk=clock_id).first()
-        if clock is None or clock.next_check_at is None or clock.next_check_at > now:
-            return 0  # recomputed or handled since it was listed
-        emitted = set(
-            SlaClockEvent.objects.filter(ticket_id=ticket_id, metric=clock.metric).values_list(
-                "metric", "cycle", "threshold", "target"
-            )
+        clocks = list(
+            SlaClock.objects.filter(
+                pk__in=[clock_id for clock_id, ticket_id in pairs if ticket_id in tickets], next_check_at__lte=now
+            ).order_by("ticket_id", "metric")
         )
+        emitted = _emitted(list(tickets))
         count = 0
-        due = []
-        for key, value in (clock.thresholds or {}).items():
-            if not value:
-                continue
-            pct, at = int(key), datetime.fromisoformat(value)
-            if at > now or (clock.stopped_at is not None and pct != BREACH):
-                continue
-            if (clock.metric, clock.cycle, pct, clock.target) not in emitted:
-                due.append((pct, at))
-        for pct, at in sorted(due):
-            if sla_threshold_emit(ticket=ticket, clock=clock, threshold=pct, crossed_at=at, now=now):
-                count += 1
-            emitted.add((clock.metric, clock.cycle, pct, clock.target))
-        clock.next_check_at = next_check_at(clock, emitted)
-        clock.save(update_fields=["next_check_at"])
+        for clock in clocks:
+            keys = emitted[clock.ticket_id]
+            for pct, at in _due_thresholds(clock, keys, now):
+                if sla_threshold_emit(
+                    ticket=tickets[clock.ticket_id], clock=clock, threshold=pct, crossed_at=at, now=now
+                ):
+                    count += 1
+                keys.add((clock.metric, clock.cycle, pct, clock.target))
+            clock.next_check_at = next_check_at(clock, keys)
+        SlaClock.objects.bulk_update(clocks, ["next_check_at"])
         return count
 
 
+SCAN_BATCH = 100
+
+
 def sla_scan_due(*, now: datetime | None = None, limit: int = 1000, max_rounds: int = 10) -> int:
-    """Emit every warning and breach due by `now`. Safe with two beat processes or a retried task: a ticket
-    is handled under its row lock and each emission is gated by a unique constraint. Returns how many were
+    """Emit every warning and breach due by `now`. Safe with two beat processes or a retried task: tickets are
+    handled under their row locks and each emission is gated by a unique constraint. Returns how many were
     emitted."""
     now = now or timezone.now()
     emitted = 0
@@ -309,8 +347,8 @@ def sla_scan_due(*, now: datetime | None = None, limit: int = 1000, max_rounds: 
         due = due_clock_ids(now=now, limit=limit)
         if not due:
             break
-        for clock_id, ticket_id in due:
-            emitted += _scan_one(clock_id, ticket_id, now)
+        for i in range(0, len(due), SCAN_BATCH):
+            emitted += _scan_batch(due[i : i + SCAN_BATCH], now)
         if len(due) < limit:
             break
     return emitted
@@ -570,11 +608,13 @@ def _policy_snapshot(p: SlaPolicy) -> dict[str, Any]:
 # --- recompute jobs --------------------------------------------------------------------------------
 
 
-def job_ticket_queryset(job: SlaRecomputeJob):
-    """The open tickets a job covers, evaluated batch by batch (a ticket closed meanwhile drops out)."""
-    qs = Ticket.objects.filter(status__in=OPEN_STATUSES)
+def job_ticket_queryset(job: SlaRecomputeJob, *, after: int = 0):
+    """The open tickets a job covers with an id above `after`, evaluated batch by batch (a ticket closed
+    meanwhile drops out). The clock subqueries walk the (calendar, ticket) / (policy, ticket) indexes."""
+    qs = Ticket.objects.filter(status__in=OPEN_STATUSES, pk__gt=after)
     if job.calendar_id:
-        return qs.filter(Exists(SlaClock.objects.filter(ticket=OuterRef("pk"), calendar_id=job.calendar_id)))
+        on_calendar = SlaClock.objects.filter(calendar_id=job.calendar_id, ticket_id__gt=after).values("ticket_id")
+        return qs.filter(pk__in=on_calendar)
     if job.policy_id:
         policy = job.policy
         matching = Q()
@@ -588,8 +628,8 @@ def job_ticket_queryset(job: SlaRecomputeJob):
         org_ids = list(policy.organizations.values_list("pk", flat=True))
         if org_ids:
             matching &= Q(organization_id__in=org_ids)
-        on_policy = Exists(SlaClock.objects.filter(ticket=OuterRef("pk"), policy_id=job.policy_id))
-        return qs.filter(Q(on_policy) | (matching if policy.is_active else Q(pk__in=[])))
+        on_policy = SlaClock.objects.filter(policy_id=job.policy_id, ticket_id__gt=after).values("ticket_id")
+        return qs.filter(Q(pk__in=on_policy) | (matching if policy.is_active else Q(pk__in=[])))
     return qs
 
 
@@ -650,8 +690,7 @@ def recompute_job_run(
             if job.status == RecomputeStatus.QUEUED:
                 job.status, job.started_at = RecomputeStatus.RUNNING, moment
             ids = list(
-                job_ticket_queryset(job)
-                .filter(pk__gt=job.last_ticket_id)
+                job_ticket_queryset(job, after=job.last_ticket_id)
                 .order_by("pk")
                 .values_list("pk", flat=True)[:batch_size]
             )

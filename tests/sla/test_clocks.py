@@ -62,6 +62,7 @@ def test_no_policy_no_clocks(db, desk, customer):
     assert clocks(ticket) == {}
 
 
+@pytest.mark.smoke
 def test_awaiting_customer_pauses_resolution_and_resume_continues_it(standard, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(
@@ -194,6 +195,7 @@ def test_cancelled_ticket_stops_clocks_as_cancelled(standard, desk, customer):
     assert_replay_matches(ticket)
 
 
+@pytest.mark.smoke
 def test_policy_change_mid_ticket_recomputes_from_creation_and_keeps_pauses(standard, urgent, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
     ticket_transition(

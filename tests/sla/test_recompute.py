@@ -25,6 +25,7 @@ def res_target(ticket):
     return SlaClock.objects.get(ticket=ticket, metric=RES).target_at
 
 
+@pytest.mark.smoke
 def test_calendar_edit_recomputes_the_open_tickets_in_batches_with_progress(standard, office, desk, customer, manager):
     tickets = [TicketFactory(requester=customer, actor=desk, now=MONDAY_9) for _ in range(5)]
     done = tickets[-1]
