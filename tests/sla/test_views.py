@@ -218,3 +218,40 @@ def test_ticket_edit_form_sets_and_clears_a_manual_priority(client, desk, custom
 def test_now_relative_views_do_not_need_a_fixed_clock(standard, desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, now=rome(2026, 3, 2, 9))
     assert ticket.sla_clocks.count() == 3
+
+
+def test_history_explains_sla_events_and_kept_overrides(client, standard, urgent, desk, customer):
+    from sla.services import sla_scan_due
+    from tickets.services import ticket_update
+
+    ticket = TicketFactory(requester=customer, actor=desk, now=rome(2026, 3, 2, 9))
+    sla_scan_due(now=rome(2026, 3, 2, 10))
+    ticket_update(ticket=ticket, actor=desk, data={"priority": "P2", "priority_override_reason": "VIP"})
+    ticket_update(ticket=ticket, actor=desk, data={"impact": 1, "urgency": 1})
+    ticket_update(ticket=ticket, actor=desk, data={"priority": "P1", "priority_override_reason": "Outage"})
+    client.force_login(desk)
+    page = client.get(f"/tickets/{ticket.number}/").content.decode()
+    assert "SLA warning: First response at 50% of its 1h target" in page
+    assert "SLA breached: First response (target 1h)" in page
+    assert "priority stays P2 (set by hand); the matrix now gives P1" in page
+    assert "SLA policy Standard → Urgent; Targets count from the ticket&#x27;s creation" in page
+
+
+def test_api_schema_documents_the_sla_list(client, desk):
+    client.force_login(desk)
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"remaining_business_seconds" in schema.content and b"SlaClockOutput" in schema.content
+
+
+def test_duration_field_and_display():
+    from sla.forms import BusinessDurationField, format_duration
+    from sla.templatetags.sla_extras import business_duration
+
+    field = BusinessDurationField()
+    assert field.clean("1h 30m") == timedelta(minutes=90) and field.clean("45m") == timedelta(minutes=45)
+    assert field.clean("26h") == timedelta(hours=26) and field.clean("01:30") == timedelta(minutes=90)
+    with pytest.raises(Exception, match="business hours and minutes"):
+        field.clean("2 days")
+    assert format_duration(timedelta(hours=26, minutes=5)) == "26h 5m"
+    assert business_duration(timedelta(hours=-1, minutes=-5)) == "-1h 5m" and business_duration(timedelta(0)) == "0m"
