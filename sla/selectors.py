@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from sla.calendar import ALWAYS_OPEN, Calendar, WeeklyRange, to_us
+from sla.calendar import ALWAYS_OPEN, Calendar, CalendarError, WeeklyRange, to_us
 from sla.choices import STATE_COLOUR, ClockState, RecomputeStatus, SlaMetric
 from sla.models import BusinessCalendar, SlaClock, SlaPolicy, SlaRecomputeJob
 from sla.replay import PolicySet, PolicySpec
@@ -176,10 +176,13 @@ class ClockView:
 
 def clock_view(clock: SlaClock, *, now: datetime | None = None, calendar: Calendar | None = None) -> ClockView:
     now = now or timezone.now()
-    cal = calendar or (calendar_compile(clock.calendar) if clock.calendar_id else ALWAYS_OPEN)
+    try:
+        cal = calendar or (calendar_compile(clock.calendar) if clock.calendar_id else ALWAYS_OPEN)
+    except CalendarError:  # a calendar broken outside the services: show what is stored, never fail the page
+        cal = None
     elapsed = clock.elapsed
     running = clock.stopped_at is None and not clock.is_paused
-    if running and now > clock.as_of:
+    if running and cal is not None and now > clock.as_of:
         elapsed += timedelta(microseconds=cal.between_us(to_us(clock.as_of), to_us(now)))
     remaining = clock.target - elapsed
     state = clock.state
@@ -200,7 +203,7 @@ def clock_view(clock: SlaClock, *, now: datetime | None = None, calendar: Calend
         percent_used=percent,
         is_paused=clock.is_paused,
         breached=breached,
-        time_zone=cal.time_zone,
+        time_zone=cal.time_zone if cal is not None else clock.calendar.time_zone,
     )
 
 

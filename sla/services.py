@@ -205,9 +205,16 @@ def sla_on_ticket_event(event: TicketEvent) -> None:
         return
     if kind == TicketEventType.COMMENT_ADDED and not data.get("public"):
         return
-    sla_ticket_recompute(
-        ticket=event.ticket, announce=kind != TicketEventType.CREATED, now=event.created_at or timezone.now()
-    )
+    try:
+        with transaction.atomic():
+            sla_ticket_recompute(
+                ticket=event.ticket, announce=kind != TicketEventType.CREATED, now=event.created_at or timezone.now()
+            )
+    except CalendarError:
+        # A calendar that no longer compiles (e.g. a holidays-package upgrade dropped its region) must not stop
+        # the desk from working tickets: the change is saved, the clocks wait for the calendar to be fixed
+        # (saving it recomputes them).
+        logger.exception("SLA clocks of ticket %s not recomputed: its calendar is unusable", event.ticket_id)
 
 
 def tickets_recompute_bulk(*, ticket_ids: Sequence[int], policy_set: PolicySet, now: datetime | None = None) -> int:
@@ -701,7 +708,13 @@ def recompute_job_run(
             locked = list(
                 Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
             )
-            job.changed += tickets_recompute_bulk(ticket_ids=locked, policy_set=policy_set_load(), now=moment)
+            try:
+                with transaction.atomic():
+                    job.changed += tickets_recompute_bulk(ticket_ids=locked, policy_set=policy_set_load(), now=moment)
+            except CalendarError as exc:  # shown on the SLA page; saving the calendar again queues a new job
+                job.status, job.finished_at, job.error = RecomputeStatus.FAILED, moment, str(exc)
+                job.save(update_fields=["status", "started_at", "finished_at", "error"])
+                return job
             job.done += len(ids)
             job.last_ticket_id = ids[-1]
             job.total = max(job.total, job.done)

@@ -252,3 +252,17 @@ def test_next_update_pauses_only_when_waiting_for_the_customer(standard, desk, c
     )
     paused = reason == PendingReason.AWAITING_CUSTOMER
     assert clocks(ticket)[NU].is_paused is paused
+
+
+def test_a_broken_calendar_does_not_stop_ticket_work(client, standard, office, desk, customer, caplog):
+    from sla.models import BusinessCalendar
+
+    older = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
+    BusinessCalendar.objects.filter(pk=office.pk).update(holiday_country="XX", version=9)  # bypassing validation
+    ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
+    comment_add(ticket=ticket, author=desk, body="still works", is_public=True)
+    assert ticket.events.count() >= 2 and clocks(ticket) == {}
+    assert "calendar is unusable" in caplog.text
+    client.force_login(desk)
+    assert client.get(f"/tickets/{older.number}/").status_code == 200  # stored clocks shown, no error
+    assert client.get("/tickets/").status_code == 200

@@ -175,3 +175,15 @@ def test_only_a_service_manager_configures_and_bad_input_is_refused(office, desk
 def test_an_edit_that_affects_no_open_ticket_is_done_at_once(standard):
     job = SlaRecomputeJob.objects.get(policy=standard)
     assert (job.status, job.total, job.finished_at is not None) == (RecomputeStatus.DONE, 0, True)
+
+
+def test_a_job_over_a_broken_calendar_fails_visibly(standard, office, desk, customer, client, manager):
+    from sla.models import BusinessCalendar
+
+    TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
+    job = SlaRecomputeJob.objects.create(reason="Recompute requested", total=1)
+    BusinessCalendar.objects.filter(pk=office.pk).update(holiday_country="XX", version=9)
+    job = recompute_job_run(job_id=job.pk)
+    assert job.status == RecomputeStatus.FAILED and "XX" in job.error
+    client.force_login(manager)
+    assert "XX" in client.get("/sla/").content.decode()
