@@ -150,6 +150,9 @@ class TicketEventType(models.TextChoices):
     NOTIFICATION_FAILED = "notification_failed", "Notification failed"
     RESOLUTION_ACCEPTED = "resolution_accepted", "Resolution accepted"
     RESOLUTION_REJECTED = "resolution_rejected", "Resolution rejected"
+    NOTIFICATION_SUPPRESSED = "notification_suppressed", "Notification not sent"
+    STATUS_UPDATE_DUE = "status_update_due", "Status update due"
+    MAIL_RECEIVED = "mail_received", "Mail received"
 
 
 # Event kinds a customer sees on their ticket's history (a comment event only when the comment is public;

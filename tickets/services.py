@@ -524,11 +524,13 @@ def tickets_autoclose_due(*, now: datetime | None = None, limit: int = 500) -> i
 # --- conversation ---------------------------------------------------------------------------------
 
 
-def _comment(ticket: Ticket, *, author: User | None, body: str, is_public: bool, now: datetime) -> Comment:
+def _comment(
+    ticket: Ticket, *, author: User | None, body: str, is_public: bool, now: datetime, author_name: str = ""
+) -> Comment:
     comment = Comment.objects.create(
         ticket=ticket,
         author=author,
-        author_name=(author.display_name if author else "System")[:200],
+        author_name=(author.display_name if author else (author_name or "System"))[:200],
         body=body,
         is_public=is_public,
         created_at=now,
@@ -557,10 +559,12 @@ def comment_add(
     body: str,
     is_public: bool,
     files: Iterable[File] = (),
+    author_name: str = "",
     now: datetime | None = None,
 ) -> Comment:
     """A public reply or an internal work note, with optional files. A customer's comment is always
-    public; it resumes a ticket that was pending on the customer."""
+    public; it resumes a ticket that was pending on the customer. `author_name` names the writer of a
+    comment with no author (mail from an unverified sender)."""
     now = _now(now)
     files = list(files)
     body = (body or "").strip()
@@ -570,7 +574,9 @@ def comment_add(
     agent = author is not None and user_is_agent(author)
     if author is not None and not permissions.can_comment(author, ticket, internal=not is_public):
         raise PermissionDenied("You may not add this comment to the ticket.")
-    comment = _comment(ticket, author=author, body=body or "(files attached)", is_public=is_public, now=now)
+    comment = _comment(
+        ticket, author=author, body=body or "(files attached)", is_public=is_public, now=now, author_name=author_name
+    )
     for f in files:
         _attachment(ticket, uploaded_by=author, upload=f, comment=comment, is_public=is_public, now=now)
     fields = []
