@@ -12,6 +12,8 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("attachments/<int:attachment_id>/", ticket_views.attachment_download, name="attachment-download"),
     path("reporting/", include("reporting.urls")),
+    path("mail/", include("mail.urls")),
+    path("communications/", include("communications.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -14,8 +14,11 @@ from django.views.decorators.http import require_POST
 from accounts.roles import user_is_agent
 from accounts.selectors import agent_list
 from accounts.services import contact_get_or_create
+from communications.models import TicketCommunication
+from communications.selectors import outbound_for_ticket
 from itsm.lib.errors import DomainError, NotFound, PermissionDenied
 from itsm.lib.htmx import htmx_partial
+from mail.selectors import ticket_mail_bodies
 from tickets import permissions, selectors, services
 from tickets.api.views import attachment_response
 from tickets.choices import (
@@ -136,11 +139,17 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         return render(request, "404.html", {"message": exc.message}, status=404)
     user = request.user
     agent = user_is_agent(user)
+    comments = list(selectors.comment_list_for_user(ticket=ticket, user=user))
+    visible_attachments = set(selectors.attachment_list_for_user(ticket=ticket, user=user).values_list("pk", flat=True))
+    bodies = ticket_mail_bodies(ticket=ticket, user=user, visible_attachment_ids=visible_attachments)
+    for c in comments:
+        c.mail = bodies.get(c.pk)
     context = {
         "ticket": ticket,
         "agent": agent,
         "status_colour": STATUS_COLOUR,
-        "comments": selectors.comment_list_for_user(ticket=ticket, user=user),
+        "comments": comments,
+        "description_mail": bodies["description"],
         "events": selectors.event_list_for_user(ticket=ticket, user=user).select_related(None),
         "links": selectors.link_list_for_user(ticket=ticket, user=user),
         "loose_attachments": selectors.attachment_list_for_user(ticket=ticket, user=user).filter(comment=None),
@@ -174,6 +183,8 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
                     assignee_queryset=agent_list(),
                 ),
                 "link_form": LinkForm(),
+                "outbound": outbound_for_ticket(ticket=ticket),
+                "communication": TicketCommunication.objects.filter(ticket=ticket).first(),
                 "closure_unmet": closure_unmet(ticket) if ticket.status == TicketStatus.RESOLVED else [],
             }
         )
