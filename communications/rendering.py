@@ -34,8 +34,17 @@ class TemplateError(ValueError):
     pass
 
 
+ANY_TAG = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
+
+
 def template_check(text: str) -> None:
-    unknown = sorted({m for m in PLACEHOLDER.findall(text or "") if m not in PLACEHOLDERS})
+    """Refuse anything between {{ }} that is not an allowed placeholder, and any {% %} tag."""
+    unknown = set()
+    for m in ANY_TAG.finditer(text or ""):
+        name = (m.group(1) or "").strip()
+        if m.group(2) is not None or name not in PLACEHOLDERS:
+            unknown.add(m.group(0))
+    unknown = sorted(unknown)
     if unknown:
         raise TemplateError(
             f"Unknown placeholder(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(PLACEHOLDERS))}."

@@ -25,7 +25,7 @@ def on_ticket_event(event) -> None:
     ticket = event.ticket
     data = event.data or {}
     if event.event_type == TicketEventType.CREATED:
-        services.communication_for(ticket)
+        services.missing_information_refresh(ticket=ticket)
         return
     if event.event_type == TicketEventType.COMMENT_ADDED:
         if event.actor_id is None:

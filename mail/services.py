@@ -367,6 +367,7 @@ def _new_ticket(
         ticket_link(source=ticket, target=follow_up_of, kind=LinkKind.RELATED_TO, actor=None, now=now)
     missing_information_refresh(ticket=ticket)
     message.status, message.ticket, message.sender = InboundStatus.TICKET, ticket, contact
+    message.save(update_fields=["ticket"])  # the acknowledgement answers this message (threading headers)
     message.reason = f"opened {ticket.number}" + (
         f" (follow-up of {follow_up_of.number}, which is closed)" if follow_up_of else ""
     )
@@ -389,6 +390,8 @@ def _customer_reply(
     )
     message.cid_map = _cid_map(list(comment.attachments.order_by("id")), files)
     _drop_notes(ticket, dropped, now)
+    message.ticket = ticket
+    message.save(update_fields=["ticket"])  # a reopen notice answers this message (threading headers)
     ticket.refresh_from_db()
     if ticket.status == TicketStatus.RESOLVED:
         ticket_transition(

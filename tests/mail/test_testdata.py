@@ -9,7 +9,7 @@ from mail.models import Mailbox
 from mail.parsing import parse_message
 from mail.services import inbound_ingest
 from tests.conftest import _missing
-from tests.mail.testdata import expected, expected_attachment_names, loose_body, norm, samples, mail_testdata_folder
+from tests.mail.testdata import expected, expected_attachment_names, loose_body, mail_testdata_folder, norm, samples
 
 # Messages where the expected results are a correct reading of the message. Elsewhere the expected result
 # is the other tool's own mojibake (mail060, mail072), a renamed duplicate (mail102), or we read more than it
