@@ -72,7 +72,7 @@ def _schedule_delivery(outbound_id: int) -> None:
     transaction.on_commit(enqueue)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's transaction (the change that causes the mail)
 def outbound_email_queue(
     *,
     ticket: Ticket | None,
@@ -143,9 +143,9 @@ def _mailbox_for(ticket: Ticket):
     return mailbox
 
 
-def sender_headers(ticket: Ticket) -> tuple[str, str, str]:
+def sender_headers(ticket: Ticket, *, mailbox=None) -> tuple[str, str, str]:
     """(From, Reply-To, name that signs) of mail about this ticket: its mailbox's, or the default."""
-    mailbox = _mailbox_for(ticket)
+    mailbox = mailbox or _mailbox_for(ticket)
     if mailbox is not None and mailbox.from_address:
         name = mailbox.from_name or "Service Desk"
         return formataddr((name, mailbox.from_address)), mailbox.reply_to or mailbox.from_address, name
@@ -153,13 +153,26 @@ def sender_headers(ticket: Ticket) -> tuple[str, str, str]:
     return settings.DEFAULT_FROM_EMAIL, "", name or "Service Desk"
 
 
+_TEMPLATE_CACHE: dict[tuple[str, str], tuple[float, tuple[str, str]]] = {}
+TEMPLATE_CACHE_SECONDS = 30.0
+
+
 def template_for(kind: str, language: str) -> tuple[str, str]:
-    """(subject, body) of the template in the contact's language, else English, else the shipped default."""
+    """(subject, body) of the template in the contact's language, else English, else the shipped default.
+    Cached for a few seconds in the process (template_update clears the cache)."""
+    import time
+
+    cached = _TEMPLATE_CACHE.get((kind, language))
+    if cached and time.monotonic() - cached[0] < TEMPLATE_CACHE_SECONDS:
+        return cached[1]
     rows = {t.language: t for t in MessageTemplate.objects.filter(kind=kind, language__in=[language, "en"])}
     row = rows.get(language) or rows.get("en")
     if row is not None:
-        return row.subject, row.body
-    return DEFAULT_TEMPLATES.get((kind, language)) or DEFAULT_TEMPLATES[(kind, "en")]
+        result = (row.subject, row.body)
+    else:
+        result = DEFAULT_TEMPLATES.get((kind, language)) or DEFAULT_TEMPLATES[(kind, "en")]
+    _TEMPLATE_CACHE[(kind, language)] = (time.monotonic(), result)
+    return result
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -221,7 +234,7 @@ def _record_not_sent(ticket: Ticket, kind: str, error: str, now: datetime, *, su
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def ticket_mail_queue(
     *,
     ticket: Ticket,
@@ -230,6 +243,8 @@ def ticket_mail_queue(
     with_watchers: bool = True,
     extra: dict[str, object] | None = None,
     rate_key: str = "",
+    mailbox=None,
+    conversation: tuple[str, str] | None = None,
     now: datetime | None = None,
 ) -> OutboundEmail | None:
     """Render the ticket's template of `kind` in the requester's language and queue it to the requester
@@ -244,10 +259,10 @@ def ticket_mail_queue(
         return None
     if not to:
         to, cc = cc[:1], cc[1:]
-    from_email, reply_to, signed_by = sender_headers(ticket)
+    from_email, reply_to, signed_by = sender_headers(ticket, mailbox=mailbox)
     subject_t, body_t = template_for(kind, ticket.requester.language or "en")
     context = ticket_context(ticket, signed_by=signed_by, **(extra or {}))
-    in_reply_to, references = conversation_headers(ticket)
+    in_reply_to, references = conversation or conversation_headers(ticket)
     outbound = outbound_email_queue(
         ticket=ticket,
         kind=kind,
@@ -263,17 +278,17 @@ def ticket_mail_queue(
         rate_key=rate_key,
         now=now,
     )
-    comm = communication_for(ticket)
-    comm.last_customer_update_at = now
-    fields = ["last_customer_update_at"]
-    if comm.status_update_due_since is not None and kind != OutboundEmail.Kind.ACKNOWLEDGEMENT:
-        comm.status_update_due_since = None
-        fields.append("status_update_due_since")
-    comm.save(update_fields=fields)
+    changes: dict[str, object] = {"last_customer_update_at": now}
+    if kind != OutboundEmail.Kind.ACKNOWLEDGEMENT:
+        changes["status_update_due_since"] = None  # an update was sent: the flag goes
+    if not TicketCommunication.objects.filter(ticket=ticket).update(**changes):
+        TicketCommunication.objects.create(ticket=ticket, **changes)
     return outbound
 
 
-def acknowledgement_enqueue(*, ticket: Ticket, now: datetime | None = None) -> OutboundEmail | None:
+def acknowledgement_enqueue(
+    *, ticket: Ticket, mailbox=None, conversation: tuple[str, str] | None = None, now: datetime | None = None
+) -> OutboundEmail | None:
     """The acknowledgement of a ticket opened by mail, unless its sender already got
     ITSM_MAIL_ACK_RATE_LIMIT of them within ITSM_MAIL_ACK_RATE_WINDOW (then it is recorded as suppressed)."""
     now = now or timezone.now()
@@ -297,6 +312,8 @@ def acknowledgement_enqueue(*, ticket: Ticket, now: datetime | None = None) -> O
         automated=True,
         with_watchers=False,
         rate_key=address,
+        mailbox=mailbox,
+        conversation=conversation,
         now=now,
     )
 
@@ -344,21 +361,45 @@ def status_update_send(*, ticket: Ticket, actor, message: str, now: datetime | N
     )  # fmt: skip
 
 
+_REQUIREMENT_CACHE: dict[str, tuple[float, list[str]]] = {}
+
+
+def requirement_items(ticket_type: str) -> list[str]:
+    """The information a ticket type needs (cached for a few seconds in the process)."""
+    import time
+
+    cached = _REQUIREMENT_CACHE.get(ticket_type)
+    if cached and time.monotonic() - cached[0] < TEMPLATE_CACHE_SECONDS:
+        return cached[1]
+    row = InformationRequirement.objects.filter(ticket_type=ticket_type).first()
+    items = [str(i) for i in (row.items if row else [])]
+    _REQUIREMENT_CACHE[ticket_type] = (time.monotonic(), items)
+    return items
+
+
 def missing_information(ticket: Ticket) -> list[str]:
     """The items of the ticket type's requirement that the customer has not given yet: an item is given
     when the description or a customer's public comment has a line `<item>: <something>`."""
-    requirement = InformationRequirement.objects.filter(ticket_type=ticket.ticket_type).first()
-    if requirement is None or not requirement.items:
+    items = requirement_items(ticket.ticket_type)
+    if not items:
         return []
     texts = [ticket.description]
     texts += list(ticket.comments.filter(is_public=True, author_id=ticket.requester_id).values_list("body", flat=True))
     corpus = "\n".join(texts)
     missing = []
-    for item in requirement.items:
+    for item in items:
         pattern = rf"(?im)^[\s>*-]*{re.escape(str(item).strip())}\s*[:=]\s*\S"
         if not re.search(pattern, corpus):
             missing.append(str(item))
     return missing
+
+
+def communication_create(*, ticket: Ticket) -> TicketCommunication:
+    """The communication row of a ticket just created, with the information its type still needs."""
+    comm = TicketCommunication(ticket=ticket, missing_info=missing_information(ticket))
+    # one INSERT ... ON CONFLICT DO NOTHING: the row may exist already (the event was replayed)
+    TicketCommunication.objects.bulk_create([comm], ignore_conflicts=True)
+    return comm
 
 
 def missing_information_refresh(*, ticket: Ticket) -> list[str]:
@@ -426,6 +467,7 @@ def template_update(*, template: MessageTemplate, actor, subject: str, body: str
     template.subject, template.body = subject.strip(), body
     template.updated_at, template.updated_by = timezone.now(), actor
     template.save(update_fields=["subject", "body", "updated_at", "updated_by"])
+    _TEMPLATE_CACHE.clear()
     return template
 
 
@@ -495,7 +537,7 @@ def _status_update_reminder(ticket: Ticket, cadence: StatusUpdateCadence, now: d
 # --- bounces --------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def outbound_mark_bounced(*, outbound: OutboundEmail, error: str, now: datetime | None = None) -> bool:
     """A delivery report says this mail did not arrive: mark it failed and show it on its ticket."""
     from tickets.services import ticket_event_record

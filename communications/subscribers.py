@@ -25,7 +25,7 @@ def on_ticket_event(event) -> None:
     ticket = event.ticket
     data = event.data or {}
     if event.event_type == TicketEventType.CREATED:
-        services.missing_information_refresh(ticket=ticket)
+        services.communication_create(ticket=ticket)
         return
     if event.event_type == TicketEventType.COMMENT_ADDED:
         if event.actor_id is None:

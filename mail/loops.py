@@ -91,15 +91,30 @@ def classify(parsed: ParsedMessage, *, own_addresses: set[str]) -> NoiseFlags:
     )
 
 
-def own_addresses() -> set[str]:
-    """Every address we send from or receive at."""
+_OWN_CACHE: dict[str, tuple[float, frozenset[str]]] = {}
+OWN_CACHE_SECONDS = 30.0
+
+
+def own_addresses() -> frozenset[str]:
+    """Every address we send from or receive at (cached for a few seconds in the process; a mailbox's save
+    clears the cache)."""
+    import time
     from email.utils import parseaddr
 
     from django.conf import settings
 
     from mail.models import Mailbox
 
+    cached = _OWN_CACHE.get(settings.DEFAULT_FROM_EMAIL)
+    if cached and time.monotonic() - cached[0] < OWN_CACHE_SECONDS:
+        return cached[1]
     addresses = {parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()}
     for a, b in Mailbox.objects.values_list("from_address", "reply_to"):
         addresses |= {x.lower() for x in (a, b) if x}
-    return {a for a in addresses if a}
+    result = frozenset(a for a in addresses if a)
+    _OWN_CACHE[settings.DEFAULT_FROM_EMAIL] = (time.monotonic(), result)
+    return result
+
+
+def own_addresses_forget() -> None:
+    _OWN_CACHE.clear()

@@ -62,6 +62,12 @@ class Mailbox(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        from mail.loops import own_addresses_forget
+
+        super().save(*args, **kwargs)
+        own_addresses_forget()
+
     @property
     def scheme(self) -> str:
         return urlsplit(self.url).scheme.lower() or Scheme.PIPE

@@ -335,7 +335,8 @@ def _new_ticket(
     now: datetime,
     follow_up_of: Ticket | None = None,
 ) -> None:
-    from communications.services import acknowledgement_enqueue, communication_for, missing_information_refresh
+    from communications.models import TicketCommunication
+    from communications.services import acknowledgement_enqueue
     from tickets.services import attachment_add, ticket_link
 
     mailbox = message.mailbox
@@ -360,14 +361,11 @@ def _new_ticket(
     ]
     message.cid_map = _cid_map(attachments, files)
     _drop_notes(ticket, dropped, now)
-    comm = communication_for(ticket)
-    comm.mailbox = mailbox
-    comm.save(update_fields=["mailbox"])
+    if not TicketCommunication.objects.filter(ticket=ticket).update(mailbox=mailbox):
+        TicketCommunication.objects.create(ticket=ticket, mailbox=mailbox)
     if follow_up_of is not None:
         ticket_link(source=ticket, target=follow_up_of, kind=LinkKind.RELATED_TO, actor=None, now=now)
-    missing_information_refresh(ticket=ticket)
     message.status, message.ticket, message.sender = InboundStatus.TICKET, ticket, contact
-    message.save(update_fields=["ticket"])  # the acknowledgement answers this message (threading headers)
     message.reason = f"opened {ticket.number}" + (
         f" (follow-up of {follow_up_of.number}, which is closed)" if follow_up_of else ""
     )
@@ -376,7 +374,9 @@ def _new_ticket(
     elif not mailbox.send_acknowledgements:
         message.reason += "; not acknowledged: the mailbox sends no acknowledgements"
     else:
-        acknowledgement_enqueue(ticket=ticket, now=now)
+        # it answers this message (which is not linked to the ticket until the end of the intake)
+        own_id = "" if message.message_id_derived else f"<{message.message_id}>"
+        acknowledgement_enqueue(ticket=ticket, mailbox=mailbox, conversation=(own_id, own_id), now=now)
 
 
 def _customer_reply(

@@ -792,7 +792,7 @@ def ticket_unlink(*, link: TicketLink, actor: User | None, now: datetime | None 
 # --- events recorded for other apps ---------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # called inside other services' transactions: no savepoint round trips
 def ticket_event_record(
     *,
     ticket: Ticket,
