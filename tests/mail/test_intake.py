@@ -31,6 +31,7 @@ def acks():
 # --- new tickets --------------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_a_new_message_opens_a_ticket_with_the_mailbox_defaults_and_keeps_the_raw_message(mailbox, customer):
     raw = make_message(subject="VPN down", body="Since 9:00 nobody can connect.")
     result = ingest(mailbox, raw, source="test")
@@ -74,6 +75,7 @@ def test_a_mailbox_may_refuse_unknown_senders_then_the_message_is_quarantined_an
 # --- duplicates ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_the_same_message_twice_gives_one_ticket_and_costs_one_lookup_and_no_write(mailbox, customer):
     raw = make_message()
     first = ingest(mailbox, raw)
@@ -189,6 +191,7 @@ def test_a_stranger_quoting_a_ticket_number_becomes_an_unverified_internal_note(
     assert not OutboundEmail.objects.filter(ticket=ticket).exclude(kind=OutboundEmail.Kind.INTERNAL).exists()
 
 
+@pytest.mark.smoke
 def test_a_stranger_can_never_reopen_a_resolved_ticket_by_mail(mailbox, customer, other_customer):
     ticket = ticket_in_status(TicketStatus.RESOLVED, requester=customer)
     for sender in (other_customer.email, "nobody@evil.example"):
