@@ -55,6 +55,8 @@ class Dovecot:
         os.chmod(self.dir, 0o755)
         self.uid, self.gid = ensure_mail_user()
         self.imap_port, self.pop3_port = free_port(), free_port()
+        self.imaps_port, self.pop3s_port = free_port(), free_port()
+        self.tls = self._make_certificate()
         self.passwd = self.dir / "passwd"
         # accounts are created up front: each test takes a fresh one (dovecot caches the passwd-file)
         self.password = "secret-pass"
@@ -71,6 +73,22 @@ class Dovecot:
         self.process: subprocess.Popen | None = None
         self._users = 0
 
+    def _make_certificate(self) -> bool:
+        """A self-signed certificate for IMAPS, POP3S and STARTTLS (no TLS when openssl is missing)."""
+        if not shutil.which("openssl"):
+            return False
+        done = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(self.dir / "key.pem"), "-out", str(self.dir / "cert.pem")],
+            capture_output=True,
+        )  # fmt: skip
+        return done.returncode == 0
+
+    def _tls_config(self) -> str:
+        if not self.tls:
+            return "ssl = no\n"
+        return f"ssl = yes\nssl_cert = <{self.dir}/cert.pem\nssl_key = <{self.dir}/key.pem\n"
+
     def _config(self) -> str:
         d = self.dir
         return f"""
@@ -80,8 +98,7 @@ log_path = {d}/dovecot.log
 info_log_path = {d}/dovecot.log
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{self._tls_config()}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
 default_internal_user = dovecot
@@ -103,7 +120,8 @@ service imap-login {{
     port = {self.imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port if self.tls else 0}
   }}
 }}
 service pop3-login {{
@@ -112,7 +130,8 @@ service pop3-login {{
     port = {self.pop3_port}
   }}
   inet_listener pop3s {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.pop3s_port if self.tls else 0}
   }}
 }}
 service submission-login {{

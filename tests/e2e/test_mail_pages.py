@@ -38,8 +38,10 @@ def test_an_html_mail_on_the_ticket_page_and_the_failed_mail_page(page, live_ser
     mailbox = Mailbox.objects.create(name="Support", slug="support", url="pipe:", from_address="support@itsm.example")
     ticket = inbound_ingest(mailbox=mailbox, raw=html_mail(customer.email)).message.ticket
     stranger = User.objects.create(username="eve", email="eve@evil.example")
-    raw = html_mail(stranger.email).replace(b"e2e-1@", b"e2e-2@").replace(
-        b"Subject: Screen", f"Subject: Re: [{ticket.number}] Screen".encode()
+    raw = (
+        html_mail(stranger.email)
+        .replace(b"e2e-1@", b"e2e-2@")
+        .replace(b"Subject: Screen", f"Subject: Re: [{ticket.number}] Screen".encode())
     )
     inbound_ingest(mailbox=mailbox, raw=raw)
     inbound_ingest(mailbox=mailbox, raw=b"this is not a message at all")

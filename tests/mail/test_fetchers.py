@@ -148,3 +148,41 @@ def test_maildir_messages_are_marked_seen_after_they_are_taken(tmp_path, custome
     assert result.taken == 2 and result.error == ""
     assert sorted(p.name for p in (tmp_path / "cur").iterdir()) == ["1.host:2,S", "2.host:2,S", "3.host:2,S"]
     assert MaildirFetcher(tmp_path).messages() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "imaps://{user}:{password}@127.0.0.1:{imaps}/INBOX?tls_verify=0",
+        "imap://{user}:{password}@127.0.0.1:{imap}/INBOX?starttls=1&tls_verify=0",
+        "pop3s://{user}:{password}@127.0.0.1:{pop3s}?tls_verify=0",
+        "pop3://{user}:{password}@127.0.0.1:{pop3}?starttls=1&tls_verify=0",
+    ],
+    ids=["imaps", "imap-starttls", "pop3s", "pop3-stls"],
+)
+def test_tls_and_starttls(imap_account, customer, url):
+    server, user, password = imap_account
+    if not server.tls:
+        from tests.conftest import _missing
+
+        _missing("openssl is needed to give the test dovecot a certificate")
+    imap_append(server, user, password, make_message(subject="over TLS"))
+    url = url.format(user=user, password=password, imap=server.imap_port, imaps=server.imaps_port,
+                     pop3=server.pop3_port, pop3s=server.pop3s_port)  # fmt: skip
+    box = Mailbox.objects.create(name="TLS", slug="tls", url=url)
+    result = mailbox_poll(mailbox_id=box.pk)
+    assert (result.taken, result.error) == (1, "")
+    assert Ticket.objects.get().title == "over TLS"
+
+
+def test_a_self_signed_certificate_is_refused_unless_told_otherwise(imap_account, customer):
+    server, user, password = imap_account
+    if not server.tls:
+        from tests.conftest import _missing
+
+        _missing("openssl is needed to give the test dovecot a certificate")
+    box = Mailbox.objects.create(
+        name="TLS", slug="tls", url=f"imaps://{user}:{password}@127.0.0.1:{server.imaps_port}/INBOX"
+    )
+    result = mailbox_poll(mailbox_id=box.pk)
+    assert "CERTIFICATE_VERIFY_FAILED" in result.error
