@@ -53,9 +53,9 @@ def generate(tag: str, count: int, *, seed: int) -> list[bytes]:
             m["References"] = parent[0]
         else:
             m["Subject"] = f"Problem {tag} {i}: {rng.choice(WORDS)} {rng.choice(WORDS)}"
-        text = "\n\n".join(_paragraph(rng, 40) for _ in range(22))
+        text = "\n\n".join(_paragraph(rng, 40) for _ in range(28))
         m.set_content(text + "\n\nOn Monday the service desk wrote:\n> " + _paragraph(rng, 30))
-        paras = "".join(f"<p style='color:#333' onclick='x()'>{_paragraph(rng, 40)}</p>" for _ in range(20))
+        paras = "".join(f"<p style='color:#333' onclick='x()'>{_paragraph(rng, 40)}</p>" for _ in range(26))
         html = (
             f"<html><head><style>p{{margin:0}}</style></head><body>{paras}"
             f"<img src='https://tracker.example/{i}.gif'><div class='gmail_quote'>On Monday we wrote:"
