@@ -59,6 +59,8 @@ def render(text: str, context: dict[str, object]) -> str:
         if name not in PLACEHOLDERS:
             return m.group(0)
         v = context.get(name, "")
+        if callable(v):  # a value that costs a query is computed only when the template asks for it
+            v = v()
         return "" if v is None else str(v)
 
     return PLACEHOLDER.sub(value, text or "")

@@ -190,8 +190,9 @@ def ticket_context(ticket: Ticket, *, signed_by: str, **extra) -> dict[str, obje
         "ticket_type": ticket.get_ticket_type_display(),
         "ticket_url": ticket_url(ticket),
         "requester_name": requester.display_name,
-        "organization_name": ticket.organization.name if ticket.organization_id else "",
-        "assignee_name": ticket.assignee.display_name if ticket.assignee_id else "our team",
+        # looked up only when a template uses them (render calls a callable value)
+        "organization_name": (lambda: ticket.organization.name) if ticket.organization_id else "",
+        "assignee_name": (lambda: ticket.assignee.display_name) if ticket.assignee_id else "our team",
         "resolution_code": ticket.get_resolution_code_display() if ticket.resolution_code else "",
         "resolution_notes": ticket.resolution_notes,
         "acceptance_days": round(settings.ITSM_ACCEPTANCE_WINDOW.total_seconds() / 86400, 1),
