@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from itsm.lib.errors import DomainError
 from mail.models import InboundMessage, Mailbox
 from mail.services import inbound_message_replay
 
@@ -18,7 +19,11 @@ class MailboxAdmin(admin.ModelAdmin):
 @admin.action(description="Replay the selected quarantined messages")
 def replay(modeladmin, request, queryset):
     for message in queryset.filter(status="quarantined"):
-        message = inbound_message_replay(message=message, actor=request.user)
+        try:
+            message = inbound_message_replay(message=message, actor=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{message}: {exc.message}", messages.ERROR)
+            continue
         level = messages.ERROR if message.status == "quarantined" else messages.SUCCESS
         modeladmin.message_user(request, f"{message}: {message.status}: {message.reason}", level)
 
