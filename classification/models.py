@@ -57,7 +57,9 @@ class ClassificationRule(TimeStampedModel):
     # --- conditions
     channels = models.JSONField(default=list, blank=True, help_text="Any of these channels (empty: any).")
     mailbox_key = models.CharField(
-        max_length=200, blank=True, help_text="The mailbox the mail came in through, e.g. support@acme.example."
+        max_length=200,
+        blank=True,
+        help_text="The mailbox the mail came in through: its slug (support) or address (support@acme.example).",
     )
     sender_domains = models.JSONField(
         default=list, blank=True, help_text='Sender mail domains (subdomains match too), e.g. ["acme.example"].'

@@ -2,7 +2,8 @@
 
 A rule matches when every condition it sets holds (conditions left empty match anything):
 - channel: the request came in through one of the rule's channels;
-- mailbox: the mailbox identifier equals the rule's (case-insensitive);
+- mailbox: the rule's mailbox is the one the mail came in through, named by its slug or its address
+  (case-insensitive);
 - sender domain: the sender's mail domain is one of the rule's domains or a subdomain of one;
 - organization: the requester's organization is the rule's;
 - keywords: any keyword appears as a whole word (case-insensitive) in the subject or the body;
@@ -24,6 +25,7 @@ class RequestFacts:
 
     channel: str
     mailbox_key: str = ""
+    mailbox_address: str = ""
     sender_email: str = ""
     organization_id: int | None = None
     subject: str = ""
@@ -54,8 +56,10 @@ def domain_matches(domain: str, wanted: str) -> bool:
 def rule_matches(rule, facts: RequestFacts) -> bool:
     if rule.channels and facts.channel not in rule.channels:
         return False
-    if rule.mailbox_key and rule.mailbox_key.strip().lower() != (facts.mailbox_key or "").strip().lower():
-        return False
+    if rule.mailbox_key:
+        names = {(facts.mailbox_key or "").strip().lower(), (facts.mailbox_address or "").strip().lower()} - {""}
+        if rule.mailbox_key.strip().lower() not in names:
+            return False
     if rule.sender_domains:
         domain = facts.sender_domain
         if not domain or not any(domain_matches(domain, d) for d in rule.sender_domains):

@@ -5,12 +5,14 @@ Intake (mail, portal, API, agent form) hands the facts of a request to `classify
 resolver group and category chosen by the first matching rule, with the rule itself:
 
     from classification.services import classify
-    result = classify(channel="email", mailbox_key="support@acme.example", sender_email="ann@acme.example",
-                      organization=org, subject=subject, body=text)
+    result = classify(channel="email", mailbox_key="support", mailbox_address="support@acme.example",
+                      sender_email="ann@acme.example", organization=org, subject=subject, body=text)
     result.ticket_type, result.service, result.resolver_group, result.category, result.rule  # each may be None
 
-Values the caller gives explicitly to ticket_create win over the rule's; the ticket records the rule that
-matched (Ticket.classification_rule) and its CREATED event lists which fields the rule decided.
+In ticket_create, values the caller gives explicitly win over the rule's, and the rule's win over the intake
+defaults (IntakeContext.default_*: e.g. a mailbox's default type, service and group). The ticket records the
+rule that matched (Ticket.classification_rule) and its CREATED event lists which fields the rule decided and
+which came from the intake defaults.
 """
 
 import re
@@ -34,11 +36,16 @@ CONFIG_PERMISSION = "tickets.manage_configuration"
 
 @dataclass(frozen=True)
 class IntakeContext:
-    """Facts about how a request arrived that the ticket itself does not hold (ticket_create's `intake`)."""
+    """How a request arrived (ticket_create's `intake`): facts the rules look at that the ticket does not hold,
+    and the defaults of the channel that apply where neither the caller nor a rule decided."""
 
-    mailbox_key: str = ""
+    mailbox_key: str = ""  # the mailbox's slug
+    mailbox_address: str = ""  # the address customers wrote to
     sender_email: str = ""
-    form: str = ""
+    form: str = ""  # the portal form's key
+    default_ticket_type: str = ""
+    default_service: Service | None = None
+    default_resolver_group: ResolverGroup | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ def classify(
     *,
     channel: str,
     mailbox_key: str | None = None,
+    mailbox_address: str = "",
     sender_email: str = "",
     organization: Organization | None = None,
     subject: str = "",
@@ -67,6 +75,7 @@ def classify(
     facts = RequestFacts(
         channel=channel,
         mailbox_key=mailbox_key or "",
+        mailbox_address=mailbox_address or "",
         sender_email=sender_email or "",
         organization_id=organization.pk if organization is not None else None,
         subject=subject or "",

@@ -224,6 +224,15 @@ def demo_seed_reference_data() -> dict:
             ResolverGroupMembership.objects.get_or_create(group=groups[slug], user=users[spec.username])
     for slug, username in [("infrastructure", "rick"), ("application-support", "nina"), ("security", "nina")]:
         ResolverGroup.objects.filter(slug=slug).update(manager=users[username])
+    from mail.models import Mailbox
+
+    # the address customers write to; mail arrives by `manage.py ingest_email - --mailbox support` (an MTA
+    # pipe) until an IMAP or POP3 URL is set in the admin
+    Mailbox.objects.get_or_create(
+        slug="support",
+        defaults={"name": "Support", "url": "pipe:", "from_address": "servicedesk@itsm.localhost",
+                  "from_name": "Service Desk", "default_resolver_group": groups[GROUPS[0][1]]},
+    )  # fmt: skip
     demo_seed_classification(users["admin"])
     demo_seed_sla(users["admin"], orgs)
     return {"groups": groups, "orgs": orgs, "users": users}

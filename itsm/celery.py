@@ -40,4 +40,16 @@ app.conf.beat_schedule = {
         "task": "tickets.tasks.tickets_autoclose_due",
         "schedule": crontab(minute="*/10"),
     },
+    # every minute: poll each active mailbox whose poll interval has passed (each in its own task, so one
+    # failing mailbox does not stop the others) (https://crontab.guru/#*_*_*_*_*)
+    "mail-mailboxes-poll-due": {
+        "task": "mail.tasks.mailboxes_poll_due",
+        "schedule": crontab(minute="*"),
+    },
+    # every 5 minutes: flag tickets whose status update is due (per-priority cadence) and remind the assignee
+    # (https://crontab.guru/#*/5_*_*_*_*)
+    "communications-status-updates-due": {
+        "task": "communications.tasks.status_updates_due",
+        "schedule": crontab(minute="*/5"),
+    },
 }

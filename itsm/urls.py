@@ -14,6 +14,8 @@ urlpatterns = [
     path("reporting/", include("reporting.urls")),
     path("sla/", include("sla.urls")),
     path("classification/", include("classification.urls")),
+    path("mail/", include("mail.urls")),
+    path("communications/", include("communications.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -56,7 +56,7 @@ def ticket_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Tick
     fetched in the same query (the query count does not grow with the number of tickets)."""
     from tickets.filters import TicketFilterSet
 
-    qs = with_list_related(ticket_visible_qs(user=user))
+    qs = with_list_related(ticket_visible_qs(user=user)).select_related("communication")
     return TicketFilterSet(filters or {}, queryset=qs, request_user=user).qs
 
 

@@ -176,6 +176,7 @@ def ticket_create(
     found = classify(
         channel=channel,
         mailbox_key=intake.mailbox_key,
+        mailbox_address=intake.mailbox_address,
         sender_email=intake.sender_email or requester.email,
         organization=organization,
         subject=title,
@@ -198,6 +199,16 @@ def ticket_create(
     if resolver_group is None and found.resolver_group is not None:
         resolver_group = found.resolver_group
         decided.append("resolver_group")
+    defaults = []  # the channel's defaults (e.g. the mailbox's) fill what neither the caller nor a rule decided
+    if not ticket_type and intake.default_ticket_type:
+        ticket_type = intake.default_ticket_type
+        defaults.append("ticket_type")
+    if service is None and intake.default_service is not None:
+        service = intake.default_service
+        defaults.append("service")
+    if resolver_group is None and intake.default_resolver_group is not None and "service" not in decided:
+        resolver_group = intake.default_resolver_group
+        defaults.append("resolver_group")
     if resolver_group is None and service is not None:
         resolver_group = service.default_resolver_group
     ticket_type = ticket_type or TicketType.INCIDENT
@@ -250,6 +261,7 @@ def ticket_create(
             "classification": {
                 "rule": _event_value(found.rule),
                 "decided": decided,
+                "defaults": defaults,
                 "mailbox": intake.mailbox_key,
                 "form": intake.form,
             },
@@ -629,11 +641,13 @@ def tickets_autoclose_due(*, now: datetime | None = None, limit: int = 500) -> i
 # --- conversation ---------------------------------------------------------------------------------
 
 
-def _comment(ticket: Ticket, *, author: User | None, body: str, is_public: bool, now: datetime) -> Comment:
+def _comment(
+    ticket: Ticket, *, author: User | None, body: str, is_public: bool, now: datetime, author_name: str = ""
+) -> Comment:
     comment = Comment.objects.create(
         ticket=ticket,
         author=author,
-        author_name=(author.display_name if author else "System")[:200],
+        author_name=(author.display_name if author else (author_name or "System"))[:200],
         body=body,
         is_public=is_public,
         created_at=now,
@@ -663,10 +677,12 @@ def comment_add(
     body: str,
     is_public: bool,
     files: Iterable[File] = (),
+    author_name: str = "",
     now: datetime | None = None,
 ) -> Comment:
     """A public reply or an internal work note, with optional files. A customer's comment is always
-    public; it resumes a ticket that was pending on the customer."""
+    public; it resumes a ticket that was pending on the customer. `author_name` names the writer of a
+    comment with no author (mail from an unverified sender)."""
     now = _now(now)
     files = list(files)
     body = (body or "").strip()
@@ -676,7 +692,9 @@ def comment_add(
     agent = author is not None and user_is_agent(author)
     if author is not None and not permissions.can_comment(author, ticket, internal=not is_public):
         raise PermissionDenied("You may not add this comment to the ticket.")
-    comment = _comment(ticket, author=author, body=body or "(files attached)", is_public=is_public, now=now)
+    comment = _comment(
+        ticket, author=author, body=body or "(files attached)", is_public=is_public, now=now, author_name=author_name
+    )
     for f in files:
         _attachment(ticket, uploaded_by=author, upload=f, comment=comment, is_public=is_public, now=now)
     fields = []
@@ -892,7 +910,7 @@ def ticket_unlink(*, link: TicketLink, actor: User | None, now: datetime | None 
 # --- events recorded for other apps ---------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # called inside other services' transactions: no savepoint round trips
 def ticket_event_record(
     *,
     ticket: Ticket,

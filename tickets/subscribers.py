@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 
 SUBSCRIBERS: list[str] = [
     "sla.services.sla_on_ticket_event",  # SLA clocks follow the ticket's history
+    "communications.subscribers.on_ticket_event",
 ]
 
 

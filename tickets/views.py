@@ -17,8 +17,11 @@ from accounts.selectors import agent_list
 from accounts.services import contact_get_or_create
 from classification.selectors import ticket_priority_view
 from classification.services import IntakeContext
+from communications.models import TicketCommunication
+from communications.selectors import outbound_for_ticket
 from itsm.lib.errors import DomainError, NotFound, PermissionDenied
 from itsm.lib.htmx import htmx_partial
+from mail.selectors import ticket_mail_bodies
 from sla.selectors import ticket_clock_views, ticket_sla_summary
 from tickets import permissions, selectors, services
 from tickets.api.views import attachment_response
@@ -149,11 +152,17 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         return render(request, "404.html", {"message": exc.message}, status=404)
     user = request.user
     agent = user_is_agent(user)
+    comments = list(selectors.comment_list_for_user(ticket=ticket, user=user))
+    visible_attachments = set(selectors.attachment_list_for_user(ticket=ticket, user=user).values_list("pk", flat=True))
+    bodies = ticket_mail_bodies(ticket=ticket, user=user, visible_attachment_ids=visible_attachments)
+    for c in comments:
+        c.mail = bodies.get(c.pk)
     context = {
         "ticket": ticket,
         "agent": agent,
         "status_colour": STATUS_COLOUR,
-        "comments": selectors.comment_list_for_user(ticket=ticket, user=user),
+        "comments": comments,
+        "description_mail": bodies["description"],
         "events": selectors.event_list_for_user(ticket=ticket, user=user).select_related(None),
         "links": selectors.link_list_for_user(ticket=ticket, user=user),
         "loose_attachments": selectors.attachment_list_for_user(ticket=ticket, user=user).filter(comment=None),
@@ -193,6 +202,8 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
                     assignee_queryset=agent_list(),
                 ),
                 "link_form": LinkForm(),
+                "outbound": outbound_for_ticket(ticket=ticket),
+                "communication": TicketCommunication.objects.filter(ticket=ticket).first(),
                 "closure_unmet": closure_unmet(ticket) if ticket.status == TicketStatus.RESOLVED else [],
             }
         )

@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                     "mailbox_key",
                     models.CharField(
                         blank=True,
-                        help_text="The mailbox the mail came in through, e.g. support@acme.example.",
+                        help_text="The mailbox the mail came in through: its slug (support) or address (support@acme.example).",
                         max_length=200,
                     ),
                 ),

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_roles"),
         ("catalog", "0001_initial"),
-        ("tickets", "0003_classification_and_priority_override"),
+        ("tickets", "0004_classification_and_priority_override"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
