@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from accounts.models import Organization, User
 from accounts.roles import AGENT_PERMISSION
@@ -11,7 +12,10 @@ def contact_find_by_email(*, email: str) -> User | None:
     email = (email or "").strip()
     if not email:
         return None
-    return User.objects.select_related("organization").filter(email__iexact=email).first()
+    # matches the functional unique index on lower(email) (an iexact lookup would scan the table)
+    return (
+        User.objects.select_related("organization").alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+    ).first()
 
 
 def organization_for_email(*, email: str) -> Organization | None:

@@ -12,12 +12,12 @@ from catalog.models import ResolverGroup
 
 def group_in_hours(group: ResolverGroup, at: datetime) -> bool:
     """Inside the group's operational hours (a business calendar); a group without a calendar works 24x7."""
-    if getattr(group, "operational_calendar_id", None) is None:  # transitional until the SLA calendars merge
+    if group.operational_calendar_id is None:
         return True
-    calendar = group.operational_calendar
     from sla.calendar import is_business_time
+    from sla.selectors import calendar_compile
 
-    return is_business_time(calendar, at)
+    return is_business_time(calendar_compile(group.operational_calendar), at)
 
 
 def choose_member(

@@ -71,16 +71,23 @@ def _lock_group_state(group: ResolverGroup) -> GroupAssignmentState:
 
 
 @transaction.atomic
-def ticket_route_and_assign(*, ticket: Ticket, now: datetime | None = None) -> AssignmentDecision:
-    """Route a new ticket and, following its group's strategy, give it to an available member. Done by the
-    system (actor None); recorded on the ticket (TicketRouting and the ASSIGNED event's reason)."""
+def ticket_route_and_assign(
+    *, ticket: Ticket, group: ResolverGroup | None = None, group_source: str = "", now: datetime | None = None
+) -> AssignmentDecision:
+    """Route a new ticket (unless `group` was already decided, by `group_source`) and, following the group's
+    strategy, give it to an available member. Done by the system (actor None); recorded on the ticket
+    (TicketRouting and the ASSIGNED event's reason)."""
     from tickets.services import ticket_assign
 
     now = now or timezone.now()
-    routing = ticket_route(ticket=ticket)
+    if group is not None:
+        routing = RoutingDecision(group.pk, None, "given", f"placed in {group.name} by {group_source or 'hand'}")
+    else:
+        routing = ticket_route(ticket=ticket)
     if routing.group_id is None:
         return AssignmentDecision(routing, None, "nobody to route to")
-    group = ResolverGroup.objects.get(pk=routing.group_id)
+    if group is None:
+        group = ResolverGroup.objects.select_related("operational_calendar").get(pk=routing.group_id)
     state = _lock_group_state(group)
     assignee_id, why = choose_member(
         group=group,
@@ -132,11 +139,12 @@ def assignment_assign_waiting(*, now: datetime | None = None, limit: int = 200) 
     assigned = 0
     for pk, group_id, priority in waiting:
         if group_id not in in_hours:
-            in_hours[group_id] = group_in_hours(ResolverGroup.objects.get(pk=group_id), now)
+            group = ResolverGroup.objects.select_related("operational_calendar").get(pk=group_id)
+            in_hours[group_id] = group_in_hours(group, now)
         if not in_hours[group_id] and priority not in ON_CALL_PRIORITIES:
             continue
         with transaction.atomic():
-            group = ResolverGroup.objects.get(pk=group_id)
+            group = ResolverGroup.objects.select_related("operational_calendar").get(pk=group_id)
             state = _lock_group_state(group)
             ticket = Ticket.objects.select_for_update().get(pk=pk)
             if ticket.assignee_id or ticket.resolver_group_id != group_id:

@@ -35,6 +35,14 @@ class ResolverGroup(TimeStampedModel):
         related_name="+",
         help_text="Who is called when the group's tickets escalate (the manager when empty).",
     )
+    operational_calendar = models.ForeignKey(
+        "sla.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The group's operational hours. Empty: the group works around the clock.",
+    )
     assignment_strategy = models.CharField(
         max_length=20, choices=AssignmentStrategy.choices, default=AssignmentStrategy.NONE
     )

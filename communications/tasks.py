@@ -15,3 +15,10 @@ def outbox_deliver_due() -> int:
     from communications.services import outbox_deliver_due as deliver_due
 
     return deliver_due()
+
+
+@shared_task
+def status_updates_due() -> int:
+    from communications.services import status_updates_due as updates_due
+
+    return updates_due()

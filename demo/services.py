@@ -1,10 +1,11 @@
-"""Demo data: the five resolver groups, a small catalogue, two customer organizations, one login per role,
-and about 200 tickets across types and statuses, all made through the real services (so every ticket has
-a genuine audit trail). Idempotent: running it again creates only what is missing."""
+"""Demo data: the five resolver groups, a small catalogue with categories, two customer organizations, one
+login per role, classification rules, business calendars and SLA policies, and about 200 tickets across types
+and statuses, all made through the real services (so every ticket has a genuine audit trail and SLA clocks).
+Idempotent: running it again creates only what is missing."""
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -14,8 +15,12 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from accounts.roles import Role, roles_sync
 from catalog.models import ResolverGroup, ResolverGroupMembership, Service
+from classification.models import Category, ClassificationRule
+from classification.services import category_save, rule_save
 from communications.models import OutboundEmail
 from communications.services import outbound_email_deliver
+from sla.models import BusinessCalendar, SlaPolicy
+from sla.services import calendar_save, policy_save, sla_scan_due
 from tickets import services as ts
 from tickets.choices import Channel, PendingReason, ResolutionCode, TicketStatus, TicketType
 from tickets.models import Ticket
@@ -159,6 +164,67 @@ STATUS_MIX = [
 
 TARGET_TICKETS = 200
 
+# Categories per service: {service slug: {category: [subcategories]}}.
+CATEGORIES = {
+    "email": {"Mailbox": ["Quota", "Shared mailbox"], "Calendar": ["Invitations"]},
+    "erp": {"Invoicing": [], "Reports": [], "Warehouse": ["Goods receipt"]},
+    "vpn": {"Connection": ["Drops", "Cannot connect"], "Certificates": []},
+    "identity": {"Access": ["New access", "Removal"], "Account": ["Locked out"]},
+    "printing": {"Hardware": ["Paper jam"], "Setup": []},
+}
+
+H = timedelta(hours=1)
+CALENDARS = [
+    # name, zone, hours [(weekdays, start, end)], country, region
+    (
+        "Office hours Italy",
+        "Europe/Rome",
+        [(range(5), time(8, 30), time(13)), (range(5), time(14), time(18))],
+        "IT",
+        "",
+    ),
+    (
+        "Extended hours New York",
+        "America/New_York",
+        [(range(5), time(7), time(19)), ([5], time(9), time(13))],
+        "US",
+        "NY",
+    ),
+    (
+        "Network operations shifts",
+        "Europe/Rome",
+        [(range(7), time(6), time(14)), (range(7), time(22), time(6))],
+        "",
+        "",
+    ),
+]
+POLICIES = [
+    # name, position, conditions, calendar, first response, resolution, next update
+    ("Critical (P1)", 10, {"priorities": ["P1"]}, "24x7", 15 * timedelta(minutes=1), 4 * H, 1 * H),
+    ("Network and VPN", 20, {"services": ["vpn", "office-network"]}, "Network operations shifts", 1 * H, 8 * H, None),
+    ("High (P2)", 30, {"priorities": ["P2"]}, "Office hours Italy", 30 * timedelta(minutes=1), 8 * H, 2 * H),
+    ("Globex contract", 50, {"organizations": ["globex"]}, "Extended hours New York", 2 * H, 20 * H, None),
+    ("Standard", 100, {}, "Office hours Italy", 2 * H, 24 * H, 8 * H),
+]
+RULES = [
+    # name, position, conditions, outcome
+    (
+        "Security mailbox",
+        10,
+        {"mailbox_key": "security@itsm.localhost"},
+        {"service": "identity", "type": "access_request"},
+    ),
+    ("VPN problems", 20, {"keywords": ["vpn", "tunnel"]}, {"service": "vpn", "category": ("vpn", "Connection")}),
+    ("Printers", 30, {"keywords": ["printer", "print", "toner"]}, {"service": "printing"}),
+    (
+        "Access requests",
+        40,
+        {"subject_regex": r"\b(need|request)\b.*\baccess\b"},
+        {"type": "access_request", "service": "identity"},
+    ),
+    ("Invoices", 50, {"keywords": ["invoice", "invoicing"]}, {"service": "erp", "category": ("erp", "Invoicing")}),
+]
+
 
 def _user(spec: DemoUser, orgs: dict[str, Organization], password: str) -> User:
     user, _ = User.objects.get_or_create(username=spec.username, defaults={"email": spec.email})
@@ -210,6 +276,17 @@ def demo_seed_reference_data() -> dict:
     ]:
         ResolverGroup.objects.filter(slug=slug).update(manager=users[username], escalation_contact=users["maria"])
     _seed_assignment(groups, users)
+    from mail.models import Mailbox
+
+    # the address customers write to; mail arrives by `manage.py ingest_email - --mailbox support` (an MTA
+    # pipe) until an IMAP or POP3 URL is set in the admin
+    Mailbox.objects.get_or_create(
+        slug="support",
+        defaults={"name": "Support", "url": "pipe:", "from_address": "servicedesk@itsm.localhost",
+                  "from_name": "Service Desk", "default_resolver_group": groups[FALLBACK_GROUP]},
+    )  # fmt: skip
+    demo_seed_classification(users["admin"])
+    demo_seed_sla(users["admin"], orgs)
     return {"groups": groups, "orgs": orgs, "users": users}
 
 
@@ -253,6 +330,61 @@ def _seed_assignment(groups: dict, users: dict) -> None:
             rotation.members.update_or_create(position=position, defaults={"user": users[username]})
 
 
+def demo_seed_classification(actor: User) -> None:
+    """Categories and a few intake rules (only those missing; an edited rule is left as it is)."""
+    services = {s.slug: s for s in Service.objects.all()}
+    for slug, tree in CATEGORIES.items():
+        for name, subs in tree.items():
+            top = Category.objects.filter(service=services[slug], parent=None, name=name).first()
+            top = top or category_save(actor=actor, service=services[slug], name=name)
+            for sub in subs:
+                if not Category.objects.filter(parent=top, name=sub).exists():
+                    category_save(actor=actor, service=services[slug], name=sub, parent=top)
+    for name, position, conditions, outcome in RULES:
+        if ClassificationRule.objects.filter(name=name).exists():
+            continue
+        data = {"name": name, "position": position, **conditions}
+        if "service" in outcome:
+            data["set_service"] = services[outcome["service"]]
+        if "type" in outcome:
+            data["set_ticket_type"] = outcome["type"]
+        if "category" in outcome:
+            slug, category = outcome["category"]
+            data["set_category"] = Category.objects.get(service=services[slug], parent=None, name=category)
+        rule_save(actor=actor, data=data)
+
+
+def demo_seed_sla(actor: User, orgs: dict[str, Organization]) -> None:
+    """Business calendars and SLA policies (only those missing)."""
+    calendars = {c.name: c for c in BusinessCalendar.objects.all()}
+    if "24x7" not in calendars:
+        calendars["24x7"] = calendar_save(actor=actor, name="24x7", time_zone="UTC", is_24x7=True)
+    for name, zone, ranges, country, region in CALENDARS:
+        if name not in calendars:
+            hours = [(d, start, end) for days, start, end in ranges for d in days]
+            calendars[name] = calendar_save(
+                actor=actor, name=name, time_zone=zone, hours=hours, holiday_country=country, holiday_subdivision=region
+            )
+    services = {s.slug: s for s in Service.objects.all()}
+    for name, position, conditions, calendar, first, resolution, update in POLICIES:
+        if SlaPolicy.objects.filter(name=name).exists():
+            continue
+        policy_save(
+            actor=actor,
+            data={
+                "name": name,
+                "position": position,
+                "priorities": conditions.get("priorities", []),
+                "calendar": calendars[calendar],
+                "first_response_target": first,
+                "resolution_target": resolution,
+                "next_update_target": update,
+            },
+            services=[services[s] for s in conditions.get("services", [])],
+            organizations=[orgs[o] for o in conditions.get("organizations", [])],
+        )
+
+
 def _deliver_pending_mail(now: datetime) -> None:
     for pk in OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).values_list("pk", flat=True):
         outbound_email_deliver(outbound_id=pk, now=now)
@@ -289,10 +421,16 @@ def _make_ticket(rng: random.Random, ref: dict, target: str, now: datetime) -> T
         channel=channel,
         impact=rng.choice([2, 3, 4, 4, 4]),
         urgency=rng.choice([1, 2, 3, 3, 4]),
-        priority=rng.choice(["P1", "P2", "P3", "P3", "P4", "P4"]),
-        service=service if target != TicketStatus.NEW else None,
+        service=service if target != TicketStatus.NEW else None,  # new ones: the classification rules decide
         now=t,
     )
+    if rng.random() < 0.05 and ticket.priority != "P1":
+        ts.ticket_update(
+            ticket=ticket,
+            actor=desk,
+            data={"priority": "P1", "priority_override_reason": "The customer's payroll run is blocked today."},
+            now=t + timedelta(minutes=5),
+        )
     if target == TicketStatus.NEW:
         return ticket
     group = ticket.resolver_group
@@ -359,6 +497,7 @@ def demo_seed(*, now: datetime | None = None, target: int = TARGET_TICKETS) -> d
             _make_ticket(rng, ref, rng.choice(statuses), now)
         created += 1
     _deliver_pending_mail(now)
+    sla_scan_due(now=now)  # the warnings and breaches of the demo history (the beat keeps it up to date)
     return {"created": created, "existing": existing, "users": ref["users"]}
 
 

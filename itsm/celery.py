@@ -22,11 +22,35 @@ app.conf.beat_schedule = {
         "task": "communications.tasks.outbox_deliver_due",
         "schedule": crontab(minute="*"),
     },
+    # every minute: emit the SLA warnings and breaches that are due, each exactly once (reads only due clocks)
+    # (https://crontab.guru/#*_*_*_*_*)
+    "sla-scan-due": {
+        "task": "sla.tasks.sla_scan_due",
+        "schedule": crontab(minute="*"),
+    },
+    # every minute: run SLA recompute jobs that are queued or were interrupted (normally they start at once)
+    # (https://crontab.guru/#*_*_*_*_*)
+    "sla-recompute-resume": {
+        "task": "sla.tasks.sla_recompute_resume",
+        "schedule": crontab(minute="*"),
+    },
     # every 10 minutes: close resolved tickets whose acceptance window passed without a rejection
     # (https://crontab.guru/#*/10_*_*_*_*)
     "tickets-autoclose-due": {
         "task": "tickets.tasks.tickets_autoclose_due",
         "schedule": crontab(minute="*/10"),
+    },
+    # every minute: poll each active mailbox whose poll interval has passed (each in its own task, so one
+    # failing mailbox does not stop the others) (https://crontab.guru/#*_*_*_*_*)
+    "mail-mailboxes-poll-due": {
+        "task": "mail.tasks.mailboxes_poll_due",
+        "schedule": crontab(minute="*"),
+    },
+    # every 5 minutes: flag tickets whose status update is due (per-priority cadence) and remind the assignee
+    # (https://crontab.guru/#*/5_*_*_*_*)
+    "communications-status-updates-due": {
+        "task": "communications.tasks.status_updates_due",
+        "schedule": crontab(minute="*/5"),
     },
     # every 5 minutes: give tickets that waited in a group queue (outside hours, nobody free) to a member
     # (https://crontab.guru/#*/5_*_*_*_*)

@@ -41,9 +41,12 @@ INSTALLED_APPS = [
     # our apps, in dependency order
     "accounts",
     "catalog",
+    "classification",
     "tickets",
+    "sla",
     "communications",
     "assignment",
+    "mail",
     "escalations",
     "reporting",
     "demo",
@@ -259,3 +262,17 @@ ITSM_OUTBOX_MAX_ATTEMPTS = env.int("ITSM_OUTBOX_MAX_ATTEMPTS", default=8)
 ITSM_OUTBOX_BACKOFF_SECONDS = env.int("ITSM_OUTBOX_BACKOFF_SECONDS", default=60)
 # Password given to every demo login by `manage.py seed_demo`.
 ITSM_DEMO_PASSWORD = env("ITSM_DEMO_PASSWORD", default="demo-itsm-2026")
+
+# Mail intake (mail/): the largest message and attachment taken in; larger attachments are dropped with a
+# note on the ticket, larger messages are quarantined (their raw bytes kept).
+ITSM_MAIL_MAX_MESSAGE_BYTES = env.int("ITSM_MAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+ITSM_MAIL_MAX_ATTACHMENT_BYTES = env.int("ITSM_MAIL_MAX_ATTACHMENT_BYTES", default=ITSM_MAX_ATTACHMENT_BYTES)
+# Acknowledgements to one sender: at most this many per window (seconds).
+ITSM_MAIL_ACK_RATE_LIMIT = env.int("ITSM_MAIL_ACK_RATE_LIMIT", default=5)
+ITSM_MAIL_ACK_RATE_WINDOW = env.int("ITSM_MAIL_ACK_RATE_WINDOW", default=3600)
+# How long a mailbox poll may hold its lease (seconds) before another worker may poll it again.
+ITSM_MAIL_POLL_LEASE = env.int("ITSM_MAIL_POLL_LEASE", default=600)
+# Network timeout of IMAP/POP3 connections, seconds.
+ITSM_MAIL_TIMEOUT = env.int("ITSM_MAIL_TIMEOUT", default=60)
+# Days the accept/reject links of a resolution notice stay valid.
+ITSM_RESOLUTION_LINK_DAYS = env.int("ITSM_RESOLUTION_LINK_DAYS", default=30)

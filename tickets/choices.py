@@ -150,6 +150,14 @@ class TicketEventType(models.TextChoices):
     NOTIFICATION_FAILED = "notification_failed", "Notification failed"
     RESOLUTION_ACCEPTED = "resolution_accepted", "Resolution accepted"
     RESOLUTION_REJECTED = "resolution_rejected", "Resolution rejected"
+    NOTIFICATION_SUPPRESSED = "notification_suppressed", "Notification not sent"
+    STATUS_UPDATE_DUE = "status_update_due", "Status update due"
+    MAIL_RECEIVED = "mail_received", "Mail received"
+    # SLA (sla app): a clock crossed a warning threshold / its target; the policy applying to the ticket changed.
+    # Warnings and breaches are emitted once per clock, target and threshold (escalations consume them).
+    SLA_WARNING = "sla_warning", "SLA warning"
+    SLA_BREACHED = "sla_breached", "SLA breached"
+    SLA_POLICY_APPLIED = "sla_policy_applied", "SLA policy applied"
 
 
 # Event kinds a customer sees on their ticket's history (a comment event only when the comment is public;

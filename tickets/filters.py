@@ -1,10 +1,32 @@
 """One FilterSet for tickets, used by the UI list and the API list alike."""
 
 import django_filters
-from django.db.models import Q
+from django.db.models import F, Q
 
 from tickets.choices import Priority, TicketStatus, TicketType
 from tickets.models import Ticket
+
+
+class TicketOrderingFilter(django_filters.OrderingFilter):
+    """`time_to_breach`: the ticket whose running SLA clock falls due first comes first (tickets with no
+    running clock last); it orders by the deadline the sla app annotates."""
+
+    BREACH = "time_to_breach"
+
+    def filter(self, qs, value):
+        if not value or not any(v.lstrip("-") == self.BREACH for v in value):
+            return super().filter(qs, value)
+        from sla.selectors import annotate_next_breach
+
+        qs = annotate_next_breach(qs)
+        ordering = []
+        for v in value:
+            if v.lstrip("-") == self.BREACH:
+                f = F("next_breach_at")
+                ordering.append(f.desc(nulls_last=True) if v.startswith("-") else f.asc(nulls_last=True))
+            else:
+                ordering.append(self.get_ordering_value(v))
+        return qs.order_by(*ordering, "-created_at", "-id")
 
 
 class TicketFilterSet(django_filters.FilterSet):
@@ -14,8 +36,14 @@ class TicketFilterSet(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     open = django_filters.BooleanFilter(method="filter_open", label="Open only")
     mine = django_filters.BooleanFilter(method="filter_mine", label="Assigned to me")
-    ordering = django_filters.OrderingFilter(
-        fields=(("created_at", "created"), ("updated_at", "updated"), ("priority", "priority"), ("number", "number"))
+    ordering = TicketOrderingFilter(
+        fields=(
+            ("created_at", "created"),
+            ("updated_at", "updated"),
+            ("priority", "priority"),
+            ("number", "number"),
+            ("next_breach_at", TicketOrderingFilter.BREACH),
+        )
     )
 
     class Meta:
@@ -30,6 +58,7 @@ class TicketFilterSet(django_filters.FilterSet):
             "assignee",
             "requester",
             "organization",
+            "category",
         ]
 
     def __init__(self, *args, request_user=None, **kwargs):

@@ -3,6 +3,7 @@
 from django import forms
 
 from catalog.models import ResolverGroup, Service
+from classification.models import Category
 from tickets.choices import (
     Channel,
     Impact,
@@ -23,7 +24,11 @@ class TicketCreateForm(forms.Form):
     requester_name = forms.CharField(label="Requester name", required=False, max_length=150)
     title = forms.CharField(max_length=255)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False)
-    ticket_type = forms.ChoiceField(choices=TicketType.choices, initial=TicketType.INCIDENT, label="Type")
+    ticket_type = forms.ChoiceField(
+        choices=[("", "Let the classification rules decide")] + list(TicketType.choices),
+        required=False,
+        label="Type",
+    )
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
     impact = forms.TypedChoiceField(choices=Impact.choices, coerce=int, initial=Impact.SINGLE_USER)
     urgency = forms.TypedChoiceField(choices=Urgency.choices, coerce=int, initial=Urgency.MEDIUM)
@@ -44,14 +49,29 @@ class TicketCreateForm(forms.Form):
         return data
 
 
+class CategoryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Category) -> str:
+        return f"{obj.service.name}: {obj.path}"
+
+
 class TicketEditForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     title = forms.CharField(max_length=255)
     ticket_type = forms.ChoiceField(choices=TicketType.choices, label="Type")
     impact = forms.TypedChoiceField(choices=Impact.choices, coerce=int)
     urgency = forms.TypedChoiceField(choices=Urgency.choices, coerce=int)
-    priority = forms.ChoiceField(choices=[("", "—")] + list(Priority.choices), required=False)
+    priority = forms.ChoiceField(
+        choices=[("", "Automatic (priority matrix)")] + list(Priority.choices),
+        required=False,
+        help_text="Choosing one by hand needs a reason; it then stays when impact or urgency change.",
+    )
+    priority_override_reason = forms.CharField(
+        label="Reason for a manual priority", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     service = forms.ModelChoiceField(queryset=Service.objects.filter(is_active=True), required=False)
+    category = CategoryChoiceField(
+        queryset=Category.objects.filter(is_active=True).select_related("service", "parent"), required=False
+    )
 
 
 class AssignForm(forms.Form):

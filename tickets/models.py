@@ -61,12 +61,26 @@ class Ticket(models.Model):
     impact = models.PositiveSmallIntegerField(default=4, help_text="1 enterprise ... 4 single user")
     urgency = models.PositiveSmallIntegerField(default=3, help_text="1 critical ... 4 low")
     priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
+    priority_override_reason = models.TextField(
+        blank=True, help_text="Set when an agent chose the priority by hand; empty: it follows the priority matrix."
+    )
 
     service = models.ForeignKey(
         "catalog.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
     resolver_group = models.ForeignKey(
         "catalog.ResolverGroup", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    category = models.ForeignKey(
+        "classification.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    classification_rule = models.ForeignKey(
+        "classification.ClassificationRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        help_text="The intake rule that classified the ticket (its name stays in the CREATED event).",
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

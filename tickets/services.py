@@ -20,6 +20,10 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from accounts.roles import user_is_agent
 from catalog.models import ResolverGroup, Service
+from classification.models import Category
+from classification.priority import decide_priority
+from classification.selectors import priority_explain
+from classification.services import IntakeContext, classify
 from itsm.lib.errors import DomainError, PermissionDenied
 from tickets import permissions
 from tickets.choices import (
@@ -56,7 +60,9 @@ UPDATABLE_FIELDS = (
     "impact",
     "urgency",
     "priority",
+    "priority_override_reason",
     "service",
+    "category",
     "organization",
     "requester",
     "resolution_code",
@@ -135,27 +141,78 @@ def ticket_create(
     requester: User,
     title: str,
     description: str = "",
-    ticket_type: str = TicketType.INCIDENT,
+    ticket_type: str | None = None,
     channel: str = Channel.AGENT,
     impact: int = 4,
     urgency: int = 3,
     priority: str = "",
+    priority_override_reason: str = "",
     service: Service | None = None,
+    category: Category | None = None,
     resolver_group: ResolverGroup | None = None,
     assignee: User | None = None,
     organization: Organization | None = None,
     watchers: Iterable[User] = (),
+    intake: IntakeContext | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Log a request. `actor` None means the system (mail intake). A customer may create only their own
-    tickets. Without an explicit group or assignee the ticket is routed (assignment.services)."""
+    tickets.
+
+    Classification (step 2): the classification rules run on every new ticket (classification.services.classify,
+    with `intake` giving the mailbox, sender and portal form); what the caller gives explicitly wins, the first
+    matching rule fills the rest (type, service, resolver group, category), the ticket records that rule. Without
+    a group the ticket is routed (assignment.services: routing rules, the service's default group, the
+    fallback group); the group's assignment strategy then picks a member. The priority comes from the priority matrix
+    and the service's criticality; a different `priority` is a manual override and needs
+    `priority_override_reason`."""
     now = _now(now)
     if actor is not None and not user_is_agent(actor) and actor.pk != requester.pk:
         raise PermissionDenied("Customers can only create tickets for themselves.")
-    if ticket_type not in TicketType.values:
+    if ticket_type and ticket_type not in TicketType.values:
         raise DomainError(f"Unknown ticket type {ticket_type!r}.", details={"ticket_type": ["invalid"]})
     if organization is None:
         organization = requester.organization
+    intake = intake or IntakeContext()
+    found = classify(
+        channel=channel,
+        mailbox_key=intake.mailbox_key,
+        mailbox_address=intake.mailbox_address,
+        sender_email=intake.sender_email or requester.email,
+        organization=organization,
+        subject=title,
+        body=description,
+        form=intake.form,
+    )
+    decided = []
+    if not ticket_type and found.ticket_type:
+        ticket_type = found.ticket_type
+        decided.append("ticket_type")
+    if service is None and found.service is not None:
+        service = found.service
+        decided.append("service")
+    if category is None and found.category is not None and service is not None:
+        if found.category.service_id == service.pk:
+            category = found.category
+            decided.append("category")
+    if category is not None and (service is None or category.service_id != service.pk):
+        raise DomainError(f"{category} is not a category of {service or 'a ticket without a service'}.")
+    if resolver_group is None and found.resolver_group is not None:
+        resolver_group = found.resolver_group
+        decided.append("resolver_group")
+    defaults = []  # the channel's defaults (e.g. the mailbox's) fill what neither the caller nor a rule decided
+    if not ticket_type and intake.default_ticket_type:
+        ticket_type = intake.default_ticket_type
+        defaults.append("ticket_type")
+    if service is None and intake.default_service is not None:
+        service = intake.default_service
+        defaults.append("service")
+    if resolver_group is None and intake.default_resolver_group is not None and "service" not in decided:
+        resolver_group = intake.default_resolver_group
+        defaults.append("resolver_group")
+    ticket_type = ticket_type or TicketType.INCIDENT
+    computed = priority_explain(impact=impact, urgency=urgency, service=service)
+    chosen = decide_priority(computed=computed, requested=priority or None, reason=priority_override_reason)
     ticket = Ticket(
         ticket_type=ticket_type,
         channel=channel,
@@ -166,8 +223,11 @@ def ticket_create(
         created_by=actor,
         impact=impact,
         urgency=urgency,
-        priority=priority,
+        priority=chosen.priority,
+        priority_override_reason=chosen.override_reason,
         service=service,
+        category=category,
+        classification_rule=found.rule,
         created_at=now,
         updated_at=now,
     )
@@ -193,18 +253,41 @@ def ticket_create(
             "impact": ticket.impact,
             "urgency": ticket.urgency,
             "priority": ticket.priority,
+            "priority_computed": computed.as_dict(),
+            "priority_override_reason": ticket.priority_override_reason,
             "service": _event_value(service),
+            "category": _event_value(category),
+            "classification": {
+                "rule": _event_value(found.rule),
+                "decided": decided,
+                "defaults": defaults,
+                "mailbox": intake.mailbox_key,
+                "form": intake.form,
+            },
             "watchers": [_event_value(w) for w in watcher_list],
             "description_sha256": hashlib.sha256(description.encode()).hexdigest(),
         },
     )
-    if resolver_group is not None or assignee is not None:
+    if assignee is not None:
         _assign(ticket, actor=actor, resolver_group=resolver_group, assignee=assignee, reason="", now=now)
     else:
         from assignment.services import ticket_route_and_assign
 
-        ticket_route_and_assign(ticket=ticket, now=now)  # routing rules, service default, fallback; strategy
+        # Step 3: a group given or decided above keeps the ticket; otherwise routing rules, the service's
+        # default group, the fallback group. Then the group's strategy picks an available member.
+        if resolver_group is None:
+            source = ""
+        elif "resolver_group" in decided:
+            source = f"classification rule '{found.rule.name}'"
+        elif "resolver_group" in defaults:
+            source = "the channel's default group"
+        else:
+            source = "the person who logged it"
+        ticket_route_and_assign(ticket=ticket, group=resolver_group, group_source=source, now=now)
     return ticket
+
+
+_NOT_GIVEN: Any = object()
 
 
 @transaction.atomic
@@ -216,7 +299,12 @@ def ticket_update(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Change fields of UPDATABLE_FIELDS. One event lists each changed field with its from and to."""
+    """Change fields of UPDATABLE_FIELDS. One event lists each changed field with its from and to.
+
+    Priority: it follows the priority matrix (impact, urgency, service criticality) unless it was set by hand.
+    Setting `priority` to another value than the matrix gives needs `priority_override_reason`; such an
+    override stays when impact, urgency or service change later (the event notes what the matrix gives then),
+    until `priority` is set to "" (back to the matrix). A change of service clears a category of the old one."""
     _require_agent(actor)
     unknown = set(data) - set(UPDATABLE_FIELDS)
     if unknown:
@@ -226,6 +314,10 @@ def ticket_update(
         )
     now = _now(now)
     _lock(ticket, expected_version=expected_version)
+    data = dict(data)
+    requested_priority = data.pop("priority", _NOT_GIVEN)
+    override_reason = data.pop("priority_override_reason", _NOT_GIVEN)
+    before_computed = priority_explain(impact=ticket.impact, urgency=ticket.urgency, service=ticket.service)
     changes: dict[str, dict[str, Any]] = {}
     for field, value in data.items():
         old = getattr(ticket, field)
@@ -234,7 +326,38 @@ def ticket_update(
         if value == old or (value is None and old == ""):
             continue
         changes[field] = {"from": _event_value(old), "to": _event_value(value)}
-        setattr(ticket, field, "" if value is None and field not in ("service", "organization") else value)
+        setattr(ticket, field, "" if value is None and field not in ("service", "organization", "category") else value)
+    if "service" in changes and ticket.category_id and "category" not in changes:
+        if ticket.service is None or ticket.category.service_id != ticket.service.pk:
+            changes["category"] = {"from": _event_value(ticket.category), "to": None}
+            ticket.category = None
+    if ticket.category_id and (ticket.service is None or ticket.category.service_id != ticket.service_id):
+        raise DomainError(
+            f"{ticket.category} is not a category of {ticket.service or 'a ticket without a service'}.",
+            details={"category": ["not a category of the ticket's service"]},
+        )
+    computed = priority_explain(impact=ticket.impact, urgency=ticket.urgency, service=ticket.service)
+    chosen = decide_priority(
+        computed=computed,
+        current_priority=ticket.priority,
+        current_reason=ticket.priority_override_reason,
+        requested=None if requested_priority is _NOT_GIVEN else (requested_priority or ""),
+        reason=None if override_reason is _NOT_GIVEN else (override_reason or ""),
+    )
+    priority_kept = None
+    if chosen.priority != ticket.priority:
+        changes["priority"] = {"from": ticket.priority, "to": chosen.priority}
+        ticket.priority = chosen.priority
+    if chosen.override_reason != ticket.priority_override_reason:
+        changes["priority_override_reason"] = {"from": ticket.priority_override_reason, "to": chosen.override_reason}
+        ticket.priority_override_reason = chosen.override_reason
+    if chosen.overridden and computed.computed != before_computed.computed and "priority" not in changes:
+        # An override is never undone silently: say what the matrix gives now, and that the override stays.
+        priority_kept = {
+            "priority": ticket.priority,
+            "computed": {"from": before_computed.computed, "to": computed.computed},
+            "reason": ticket.priority_override_reason,
+        }
     if not changes:
         return ticket
     if "resolution_code" in changes and ticket.resolution_code not in ["", *ResolutionCode.values]:
@@ -249,7 +372,12 @@ def ticket_update(
             }
     fields = [("requester_id" if f == "requester" else f) for f in changes]
     _save(ticket, fields, now)
-    event_write(ticket=ticket, event_type=TicketEventType.UPDATED, actor=actor, now=now, data={"changes": changes})
+    event_data: dict[str, Any] = {"changes": changes}
+    if {"impact", "urgency", "service", "priority"} & set(changes):
+        event_data["priority_computed"] = computed.as_dict()
+    if priority_kept:
+        event_data["priority_kept"] = priority_kept
+    event_write(ticket=ticket, event_type=TicketEventType.UPDATED, actor=actor, now=now, data=event_data)
     return ticket
 
 
@@ -544,11 +672,13 @@ def tickets_autoclose_due(*, now: datetime | None = None, limit: int = 500) -> i
 # --- conversation ---------------------------------------------------------------------------------
 
 
-def _comment(ticket: Ticket, *, author: User | None, body: str, is_public: bool, now: datetime) -> Comment:
+def _comment(
+    ticket: Ticket, *, author: User | None, body: str, is_public: bool, now: datetime, author_name: str = ""
+) -> Comment:
     comment = Comment.objects.create(
         ticket=ticket,
         author=author,
-        author_name=(author.display_name if author else "System")[:200],
+        author_name=(author.display_name if author else (author_name or "System"))[:200],
         body=body,
         is_public=is_public,
         created_at=now,
@@ -562,6 +692,7 @@ def _comment(ticket: Ticket, *, author: User | None, body: str, is_public: bool,
         data={
             "comment_id": comment.pk,
             "public": is_public,
+            "by_agent": author is not None and user_is_agent(author),
             "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
             "length": len(body),
         },
@@ -577,10 +708,12 @@ def comment_add(
     body: str,
     is_public: bool,
     files: Iterable[File] = (),
+    author_name: str = "",
     now: datetime | None = None,
 ) -> Comment:
     """A public reply or an internal work note, with optional files. A customer's comment is always
-    public; it resumes a ticket that was pending on the customer."""
+    public; it resumes a ticket that was pending on the customer. `author_name` names the writer of a
+    comment with no author (mail from an unverified sender)."""
     now = _now(now)
     files = list(files)
     body = (body or "").strip()
@@ -590,7 +723,9 @@ def comment_add(
     agent = author is not None and user_is_agent(author)
     if author is not None and not permissions.can_comment(author, ticket, internal=not is_public):
         raise PermissionDenied("You may not add this comment to the ticket.")
-    comment = _comment(ticket, author=author, body=body or "(files attached)", is_public=is_public, now=now)
+    comment = _comment(
+        ticket, author=author, body=body or "(files attached)", is_public=is_public, now=now, author_name=author_name
+    )
     for f in files:
         _attachment(ticket, uploaded_by=author, upload=f, comment=comment, is_public=is_public, now=now)
     fields = []
@@ -806,7 +941,7 @@ def ticket_unlink(*, link: TicketLink, actor: User | None, now: datetime | None 
 # --- events recorded for other apps ---------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # called inside other services' transactions: no savepoint round trips
 def ticket_event_record(
     *,
     ticket: Ticket,

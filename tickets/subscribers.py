@@ -11,7 +11,8 @@ from functools import cache
 from django.utils.module_loading import import_string
 
 SUBSCRIBERS: list[str] = [
-    # "sla.services.sla_on_ticket_event",
+    "sla.services.sla_on_ticket_event",  # SLA clocks follow the ticket's history
+    "communications.subscribers.on_ticket_event",
 ]
 
 

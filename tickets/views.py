@@ -9,23 +9,32 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import user_is_agent
 from accounts.selectors import agent_list
 from accounts.services import contact_get_or_create
+from classification.selectors import ticket_priority_view
+from classification.services import IntakeContext
+from communications.models import TicketCommunication
+from communications.selectors import outbound_for_ticket
 from itsm.lib.errors import DomainError, NotFound, PermissionDenied
 from itsm.lib.htmx import htmx_partial
+from mail.selectors import ticket_mail_bodies
+from sla.selectors import ticket_clock_views, ticket_sla_summary
 from tickets import permissions, selectors, services
 from tickets.api.views import attachment_response
 from tickets.choices import (
     ALLOWED_TRANSITIONS,
     STATUS_COLOUR,
     Channel,
+    Impact,
     LinkKind,
     Priority,
     TicketStatus,
     TicketType,
+    Urgency,
 )
 from tickets.closure import acceptance_deadline, closure_unmet
 from tickets.forms import (
@@ -40,6 +49,8 @@ from tickets.forms import (
 from tickets.models import TicketLink
 
 PAGE_SIZE = 25
+# The key classification rules see for a request made with the portal's (only, general) request form.
+PORTAL_FORM = "general"
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -76,6 +87,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         params["open"] = "true"
     tickets = selectors.ticket_list(user=request.user, filters=params)
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for t in page:
+        t.sla_next = ticket_sla_summary(t, now=now)
     context = {
         "page": page,
         "params": params,
@@ -85,6 +99,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "priorities": Priority.choices,
         "status_colour": STATUS_COLOUR,
         "selected_status": params.getlist("status"),
+        "orderings": [("", "Newest first"), ("time_to_breach", "Time to breach"), ("-updated", "Recently updated")],
     }
     template = "tickets/ticket_list.html"
     if htmx_partial(request):
@@ -104,19 +119,20 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                     requester, _ = contact_get_or_create(
                         email=d["requester_email"], display_name=d.get("requester_name", "")
                     )
-                    channel = d["channel"]
-                else:
-                    requester, channel = request.user, Channel.PORTAL
+                    channel, intake = d["channel"], IntakeContext()
+                else:  # the portal's general request form
+                    requester, channel, intake = request.user, Channel.PORTAL, IntakeContext(form=PORTAL_FORM)
                 ticket = services.ticket_create(
                     actor=request.user,
                     requester=requester,
                     title=d["title"],
                     description=d["description"],
-                    ticket_type=d["ticket_type"],
+                    ticket_type=d["ticket_type"] or None,
                     channel=channel,
                     impact=d["impact"],
                     urgency=d["urgency"],
                     service=d["service"],
+                    intake=intake,
                 )
                 if d.get("attachment"):
                     services.attachment_add(ticket=ticket, uploaded_by=request.user, upload=d["attachment"])
@@ -136,11 +152,17 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         return render(request, "404.html", {"message": exc.message}, status=404)
     user = request.user
     agent = user_is_agent(user)
+    comments = list(selectors.comment_list_for_user(ticket=ticket, user=user))
+    visible_attachments = set(selectors.attachment_list_for_user(ticket=ticket, user=user).values_list("pk", flat=True))
+    bodies = ticket_mail_bodies(ticket=ticket, user=user, visible_attachment_ids=visible_attachments)
+    for c in comments:
+        c.mail = bodies.get(c.pk)
     context = {
         "ticket": ticket,
         "agent": agent,
         "status_colour": STATUS_COLOUR,
-        "comments": selectors.comment_list_for_user(ticket=ticket, user=user),
+        "comments": comments,
+        "description_mail": bodies["description"],
         "events": selectors.event_list_for_user(ticket=ticket, user=user).select_related(None),
         "links": selectors.link_list_for_user(ticket=ticket, user=user),
         "loose_attachments": selectors.attachment_list_for_user(ticket=ticket, user=user).filter(comment=None),
@@ -148,6 +170,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         "comment_form": CommentForm(),
         "can_decide": permissions.can_decide_resolution(user, ticket),
         "acceptance_deadline": acceptance_deadline(ticket),
+        "clocks": ticket_clock_views(ticket),
     }
     if agent:
         context.update(
@@ -161,10 +184,15 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
                         "ticket_type": ticket.ticket_type,
                         "impact": ticket.impact,
                         "urgency": ticket.urgency,
-                        "priority": ticket.priority,
+                        "priority": ticket.priority if ticket.priority_override_reason else "",
+                        "priority_override_reason": ticket.priority_override_reason,
                         "service": ticket.service_id,
+                        "category": ticket.category_id,
                     }
                 ),
+                "priority_view": ticket_priority_view(ticket),
+                "impacts": Impact.choices,
+                "urgencies": Urgency.choices,
                 "assign_form": AssignForm(
                     initial={
                         "version": ticket.version,
@@ -174,6 +202,8 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
                     assignee_queryset=agent_list(),
                 ),
                 "link_form": LinkForm(),
+                "outbound": outbound_for_ticket(ticket=ticket),
+                "communication": TicketCommunication.objects.filter(ticket=ticket).first(),
                 "closure_unmet": closure_unmet(ticket) if ticket.status == TicketStatus.RESOLVED else [],
             }
         )

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_roles"),
         ("catalog", "0002_assignment"),
-        ("tickets", "0003_assignment"),
+        ("tickets", "0005_ticket_group_hops"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

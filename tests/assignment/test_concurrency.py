@@ -22,7 +22,9 @@ def test_twenty_simultaneous_tickets_spread_evenly_over_four_members(roles, cust
     RoutingRule.objects.create(name="all", order=1, target_group=group)
 
     def create(i):
-        return ticket_create(actor=None, requester=customer, title=f"t{i}", priority="P3").assignee_id
+        return ticket_create(
+            actor=None, requester=customer, title=f"t{i}", priority="P3", priority_override_reason="set by the test"
+        ).assignee_id
 
     assignees, errors = _run_in_threads(create)
     assert errors == []

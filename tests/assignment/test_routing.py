@@ -51,8 +51,22 @@ def test_priority_and_service_conditions(db, customer, network, desk_group):
     erp = ServiceFactory(name="ERP", slug="erp")
     RoutingRule.objects.create(name="P1 ERP", order=1, priorities=["P1"], target_group=network)
     RoutingRule.objects.get(name="P1 ERP").services.add(erp)
-    p1 = ticket_create(actor=None, requester=customer, title="ERP down", service=erp, priority="P1")
-    p3 = ticket_create(actor=None, requester=customer, title="ERP slow", service=erp, priority="P3")
+    p1 = ticket_create(
+        actor=None,
+        requester=customer,
+        title="ERP down",
+        service=erp,
+        priority="P1",
+        priority_override_reason="set by the test",
+    )
+    p3 = ticket_create(
+        actor=None,
+        requester=customer,
+        title="ERP slow",
+        service=erp,
+        priority="P3",
+        priority_override_reason="set by the test",
+    )
     assert p1.resolver_group == network and p3.resolver_group == desk_group
 
 
@@ -65,7 +79,9 @@ def test_service_default_group_when_no_rule(db, customer, service, desk_group):
 def test_explicit_group_skips_routing(db, desk, customer, network, desk_group):
     RoutingRule.objects.create(name="Everything", order=1, target_group=desk_group)
     ticket = ticket_create(actor=desk, requester=customer, title="x", resolver_group=network)
-    assert ticket.resolver_group == network and not TicketRouting.objects.filter(ticket=ticket).exists()
+    assert ticket.resolver_group == network
+    routing = TicketRouting.objects.get(ticket=ticket)
+    assert routing.source == "given" and "placed in Network Operations by the person who logged it" in routing.explanation
 
 
 def test_manual_reassignment_needs_a_reason_counts_hops_and_keeps_ownership(db, desk, customer, network, desk_group):
@@ -106,8 +122,23 @@ def test_workload_view_shows_members_load_on_call_and_absence(client, desk, cust
     rotation.members.create(user=on_duty, position=0)
     now = timezone.now()
     absence_create(user=away, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1), kind="sick")
-    ticket_create(actor=desk, requester=customer, title="a", priority="P1", resolver_group=group, assignee=on_duty)
-    ticket_create(actor=desk, requester=customer, title="b", priority="P4", resolver_group=group)
+    ticket_create(
+        actor=desk,
+        requester=customer,
+        title="a",
+        priority="P1",
+        priority_override_reason="set by the test",
+        resolver_group=group,
+        assignee=on_duty,
+    )
+    ticket_create(
+        actor=desk,
+        requester=customer,
+        title="b",
+        priority="P4",
+        priority_override_reason="set by the test",
+        resolver_group=group,
+    )
     client.force_login(desk)
     page = client.get("/groups/infra/")
     assert page.status_code == 200

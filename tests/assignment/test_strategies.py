@@ -72,11 +72,27 @@ def test_least_loaded_weights_open_tickets_by_priority(db, desk, customer, team)
     for user, priority, n in [(a, "P1", 1), (b, "P4", 3), (c, "P3", 2)]:
         for _ in range(n):
             ticket_create(
-                actor=desk, requester=customer, title="load", priority=priority, resolver_group=group, assignee=user
+                actor=desk,
+                requester=customer,
+                title="load",
+                priority=priority,
+                priority_override_reason="set by the test",
+                resolver_group=group,
+                assignee=user,
             )
-    assert ticket_create(actor=None, requester=customer, title="new", priority="P3").assignee == b
+    assert (
+        ticket_create(
+            actor=None, requester=customer, title="new", priority="P3", priority_override_reason="set by the test"
+        ).assignee
+        == b
+    )
     # b is now at 3 + 2 = 5 and c at 4: c is next.
-    assert ticket_create(actor=None, requester=customer, title="new2", priority="P4").assignee == c
+    assert (
+        ticket_create(
+            actor=None, requester=customer, title="new2", priority="P4", priority_override_reason="set by the test"
+        ).assignee
+        == c
+    )
 
 
 def test_best_skill_then_least_loaded(db, customer, team):

@@ -27,9 +27,10 @@ def test_every_change_is_an_event_with_actor_and_diff(db, busy_ticket, desk):
         TicketEventType.CREATED,
         TicketEventType.UPDATED,
         TicketEventType.COMMENT_ADDED,
+        TicketEventType.NOTIFICATION_QUEUED,  # the public reply is mailed to the customer (issue 3)
         TicketEventType.STATUS_CHANGED,
     ]
-    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     update = events[1]
     assert update.actor == desk and update.actor_name == desk.display_name
     assert update.data["changes"]["urgency"] == {"from": 3, "to": 1}

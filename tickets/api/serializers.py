@@ -1,10 +1,13 @@
 """Input and output serializers of the ticket API. Inputs only validate; the services decide."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
 from catalog.models import ResolverGroup, Service
+from classification.models import Category
+from sla.selectors import ticket_clock_views
 from tickets.choices import (
     Channel,
     Impact,
@@ -19,6 +22,49 @@ from tickets.choices import (
 from tickets.models import Attachment, Comment, Ticket, TicketEvent
 
 
+class SlaClockOutputSerializer(serializers.Serializer):
+    """One SLA clock of the ticket, as of the response (business time in the clock's calendar)."""
+
+    metric = serializers.CharField(help_text="first_response, resolution or next_update")
+    label = serializers.CharField()
+    target_at = serializers.DateTimeField(allow_null=True, help_text="When the target is used up (running clocks).")
+    state = serializers.CharField(help_text="running, paused, met, breached or cancelled")
+    remaining_business_seconds = serializers.IntegerField(help_text="Negative once breached.")
+    percent_used = serializers.FloatField()
+    paused = serializers.BooleanField()
+    breached = serializers.BooleanField()
+    target_business_seconds = serializers.IntegerField()
+    elapsed_business_seconds = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    cycle = serializers.IntegerField()
+    policy = serializers.CharField()
+    calendar_time_zone = serializers.CharField()
+
+
+def sla_representation(ticket: Ticket) -> list[dict]:
+    return [
+        {
+            "metric": v.metric,
+            "label": v.label,
+            "target_at": v.target_at,
+            "state": v.state,
+            "remaining_business_seconds": v.remaining_business_seconds,
+            "percent_used": v.percent_used,
+            "paused": v.is_paused,
+            "breached": v.breached,
+            "target_business_seconds": int(v.target.total_seconds()),
+            "elapsed_business_seconds": int(v.elapsed.total_seconds()),
+            "started_at": v.clock.started_at,
+            "stopped_at": v.clock.stopped_at,
+            "cycle": v.clock.cycle,
+            "policy": v.clock.policy_name,
+            "calendar_time_zone": v.time_zone,
+        }
+        for v in ticket_clock_views(ticket)
+    ]
+
+
 class TicketOutputSerializer(serializers.ModelSerializer):
     """The ticket as integrations see it. Field names are a public contract: do not rename."""
 
@@ -28,7 +74,10 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     service_name = serializers.CharField(source="service.name", read_only=True, default=None)
     resolver_group_name = serializers.CharField(source="resolver_group.name", read_only=True, default=None)
     assignee_username = serializers.CharField(source="assignee.username", read_only=True, default=None)
+    category_name = serializers.CharField(source="category.path", read_only=True, default=None)
+    classification_rule_name = serializers.CharField(source="classification_rule.name", read_only=True, default=None)
     priority = serializers.SerializerMethodField()
+    sla = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -44,8 +93,12 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "impact",
             "urgency",
             "priority",
+            "priority_override_reason",
             "service",
             "service_name",
+            "category",
+            "category_name",
+            "classification_rule_name",
             "requester",
             "requester_email",
             "requester_name",
@@ -64,12 +117,17 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "resolved_at",
             "closed_at",
             "version",
+            "sla",
             "url",
         ]
         read_only_fields = fields
 
     def get_priority(self, obj: Ticket) -> str | None:
         return obj.priority or None
+
+    @extend_schema_field(SlaClockOutputSerializer(many=True))
+    def get_sla(self, obj: Ticket) -> list[dict]:
+        return sla_representation(obj)
 
     def get_url(self, obj: Ticket) -> str:
         return reverse("api:ticket-detail", args=[obj.number])
@@ -78,11 +136,19 @@ class TicketOutputSerializer(serializers.ModelSerializer):
 class TicketCreateInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    ticket_type = serializers.ChoiceField(choices=TicketType.choices, default=TicketType.INCIDENT)
+    ticket_type = serializers.ChoiceField(
+        choices=TicketType.choices, required=False, help_text="Left out: the classification rules decide."
+    )
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     impact = serializers.ChoiceField(choices=Impact.choices, default=Impact.SINGLE_USER)
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.MEDIUM)
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.filter(is_active=True), required=False)
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True), required=False)
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, required=False, help_text="Agents: a manual priority (needs a reason)."
+    )
+    priority_override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    form = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     resolver_group = serializers.PrimaryKeyRelatedField(
         queryset=ResolverGroup.objects.filter(is_active=True), required=False
     )
@@ -99,9 +165,15 @@ class TicketUpdateInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     impact = serializers.ChoiceField(choices=Impact.choices, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, required=False, allow_blank=True, help_text='"" returns to the priority matrix.'
+    )
+    priority_override_reason = serializers.CharField(required=False, allow_blank=True)
     service = serializers.PrimaryKeyRelatedField(
         queryset=Service.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(is_active=True), required=False, allow_null=True
     )
     resolution_code = serializers.ChoiceField(choices=ResolutionCode.choices, required=False, allow_blank=True)
     resolution_notes = serializers.CharField(required=False, allow_blank=True)

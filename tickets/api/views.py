@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import user_is_agent
 from accounts.services import contact_get_or_create
+from classification.services import IntakeContext
 from itsm.lib.errors import NotFound, PermissionDenied
 from tickets import selectors, services
 from tickets.api.serializers import (
@@ -49,7 +50,7 @@ def _expected_version(request: Request, data: dict) -> int | None:
 class TicketListCreateApi(APIView):
     @extend_schema(responses=TicketOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        base = selectors.ticket_visible_qs(user=request.user).select_related(*selectors.LIST_RELATED)
+        base = selectors.with_list_related(selectors.ticket_visible_qs(user=request.user))
         filterset = TicketFilterSet(request.query_params, queryset=base, request_user=request.user)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
@@ -74,20 +75,28 @@ class TicketListCreateApi(APIView):
             if v.get("requester") not in (None, user) or v.get("requester_email"):
                 raise PermissionDenied("Customers can only create tickets for themselves.")
             requester, channel = user, Channel.API
+        agent = user_is_agent(user)
+        if not agent and v.get("priority"):
+            raise PermissionDenied("Customers cannot set the priority; give impact and urgency.")
         watchers = [contact_get_or_create(email=e)[0] for e in v.get("cc", [])]
         ticket = services.ticket_create(
             actor=user,
             requester=requester,
             title=v["title"],
             description=v["description"],
-            ticket_type=v["ticket_type"],
+            ticket_type=v.get("ticket_type"),
             channel=channel,
             impact=v["impact"],
             urgency=v["urgency"],
+            priority=v.get("priority", ""),
+            priority_override_reason=v.get("priority_override_reason", ""),
             service=v.get("service"),
-            resolver_group=v.get("resolver_group") if user_is_agent(user) else None,
+            category=v.get("category"),
+            resolver_group=v.get("resolver_group") if agent else None,
             watchers=watchers,
+            intake=IntakeContext(form=v.get("form", "")),
         )
+        ticket = selectors.ticket_get_for_user(user=user, number=ticket.number)
         return Response(TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
 
@@ -138,6 +147,7 @@ class TicketTransitionApi(APIView):
             reason=v["reason"],
             expected_version=_expected_version(request, v),
         )
+        ticket = selectors.ticket_get_for_user(user=request.user, number=number)  # fresh clocks
         return Response(TicketOutputSerializer(ticket).data)
 
 
@@ -151,6 +161,7 @@ class TicketResolutionApi(APIView):
             services.resolution_accept(ticket=ticket, actor=request.user)
         else:
             services.resolution_reject(ticket=ticket, actor=request.user, reason=data.validated_data["reason"])
+        ticket = selectors.ticket_get_for_user(user=request.user, number=number)
         return Response(TicketOutputSerializer(ticket).data)
 
 

@@ -15,6 +15,13 @@ def _name(value) -> str:
     return str(value)
 
 
+def _hours(seconds) -> str:
+    if not isinstance(seconds, int):
+        return "?"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h {rest // 60}m" if rest else f"{hours}h"
+
+
 def _status(value: str) -> str:
     return TicketStatus(value).label if value in TicketStatus.values else str(value)
 
@@ -40,6 +47,11 @@ def event_summary(event) -> str:
                 parts.append(f"{field.replace('_', ' ')} {_name(change['from'])} → {_name(change['to'])}")
             else:
                 parts.append(f"{field.replace('_', ' ')} edited")
+        kept = d.get("priority_kept")
+        if kept:  # a manual priority is never undone silently
+            parts.append(
+                f"priority stays {kept['priority']} (set by hand); the matrix now gives {kept['computed']['to']}"
+            )
         return "changed " + "; ".join(parts)
     if t == TicketEventType.ASSIGNED:
         parts = []
@@ -70,4 +82,13 @@ def event_summary(event) -> str:
         return "accepted the resolution"
     if t == TicketEventType.RESOLUTION_REJECTED:
         return f"rejected the resolution: {d.get('reason', '')}"
+    if t in (TicketEventType.SLA_WARNING, TicketEventType.SLA_BREACHED):
+        target = _hours(d.get("target_seconds"))
+        if t == TicketEventType.SLA_BREACHED:
+            return f"SLA breached: {d.get('label', '')} (target {target})"
+        return f"SLA warning: {d.get('label', '')} at {d.get('threshold')}% of its {target} target"
+    if t == TicketEventType.SLA_POLICY_APPLIED:
+        old, new = (d.get("from") or {}).get("name"), (d.get("to") or {}).get("name")
+        text = f"SLA policy {old or 'none'} → {new or 'none'}"
+        return text + (f"; {d['note']}" if new and d.get("note") else "")
     return TicketEventType(t).label if t in TicketEventType.values else t

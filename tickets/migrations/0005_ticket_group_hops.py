@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0002_number_counter'),
+        ('tickets', '0004_classification_and_priority_override'),
     ]
 
     operations = [

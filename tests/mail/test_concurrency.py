@@ -1,0 +1,45 @@
+"""Intake under concurrency on PostgreSQL: the same message delivered to several workers at once is taken
+in once (the unique constraint decides, the loser reports a duplicate), and concurrent replies to one ticket
+all land, in the ticket's one audit chain."""
+
+import pytest
+
+from mail.models import InboundMessage, Mailbox
+from mail.services import inbound_ingest, mailbox_poll
+from tests.mail.conftest import make_message
+from tests.tickets.test_concurrency import _run_in_threads
+from tickets.audit import audit_verify
+from tickets.models import Comment, Ticket
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_one_message_delivered_to_eight_workers_at_once_is_taken_in_once(roles, customer):
+    mailbox = Mailbox.objects.create(name="Support", slug="support", url="pipe:", from_address="s@itsm.example")
+    raw = make_message(subject="delivered eight times")
+    results, errors = _run_in_threads(lambda i: inbound_ingest(mailbox=mailbox, raw=raw), n=8)
+    assert errors == []
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert Ticket.objects.count() == 1 and InboundMessage.objects.count() == 1
+
+
+def test_concurrent_replies_to_one_ticket_all_land(roles, customer):
+    mailbox = Mailbox.objects.create(name="Support", slug="support", url="pipe:", from_address="s@itsm.example")
+    ticket = inbound_ingest(mailbox=mailbox, raw=make_message()).message.ticket
+    replies = [make_message(subject=f"Re: [{ticket.number}] part {i}", body=f"part {i}") for i in range(8)]
+    results, errors = _run_in_threads(lambda i: inbound_ingest(mailbox=mailbox, raw=replies[i]), n=8)
+    assert errors == [] and not any(r.duplicate for r in results)
+    assert Comment.objects.filter(ticket=ticket, is_public=True).count() == 8
+    assert audit_verify()[2] == []  # no broken chain
+
+
+def test_two_workers_polling_one_mailbox_never_both_fetch(roles, tmp_path, customer):
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / sub).mkdir()
+    for i in range(20):
+        (tmp_path / "new" / f"{i}.host").write_bytes(make_message(subject=f"m{i}"))
+    box = Mailbox.objects.create(name="MD", slug="md", url=f"maildir://{tmp_path}")
+    results, errors = _run_in_threads(lambda i: mailbox_poll(mailbox_id=box.pk), n=2)
+    assert errors == []
+    assert sum(r.taken for r in results) == 20 and sum(r.skipped for r in results) <= 1
+    assert Ticket.objects.count() == 20
