@@ -287,6 +287,11 @@ def demo_seed_reference_data() -> dict:
     )  # fmt: skip
     demo_seed_classification(users["admin"])
     demo_seed_sla(users["admin"], orgs)
+    # operational hours of the groups (assignment): the office teams work office hours, the rest 24x7
+    office = BusinessCalendar.objects.filter(name="Office hours Italy").first()
+    ResolverGroup.objects.filter(
+        slug__in=["application-support", "service-delivery", "security"], operational_calendar=None
+    ).update(operational_calendar=office)
     return {"groups": groups, "orgs": orgs, "users": users}
 
 
