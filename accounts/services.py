@@ -18,6 +18,7 @@ def contact_create(
     language: str = User.Language.EN,
     password: str | None = None,
     username: str | None = None,
+    check_unique: bool = True,
 ) -> User:
     """A customer contact. Without a password the contact cannot log in until one is set."""
     email = email.strip()
@@ -33,16 +34,18 @@ def contact_create(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.full_clean(exclude=["password"])
+    # `check_unique=False` when the caller handles the IntegrityError itself (contact_get_or_create): the
+    # database's unique constraints decide, without two extra lookups.
+    user.full_clean(exclude=["password"], validate_unique=check_unique, validate_constraints=check_unique)
     user.save()
     user.groups.add(Group.objects.get(name=Role.CUSTOMER))
     return user
 
 
-def contact_get_or_create(*, email: str, display_name: str = "") -> tuple[User, bool]:
+def contact_get_or_create(*, email: str, display_name: str = "", known_missing: bool = False) -> tuple[User, bool]:
     """The contact with this address (case-insensitive), or a new one attached to the organization
     whose mail domain matches. Safe when two intakes race on the same new address."""
-    existing = contact_find_by_email(email=email)
+    existing = None if known_missing else contact_find_by_email(email=email)  # the caller just looked
     if existing:
         return existing, False
     first, _, last = display_name.strip().partition(" ")
@@ -54,6 +57,7 @@ def contact_get_or_create(*, email: str, display_name: str = "") -> tuple[User, 
                     first_name=first,
                     last_name=last,
                     organization=organization_for_email(email=email),
+                    check_unique=False,
                 ),
                 True,
             )

@@ -66,8 +66,8 @@ def ticket_route(*, ticket: Ticket) -> RoutingDecision:
 
 
 def _lock_group_state(group: ResolverGroup) -> GroupAssignmentState:
-    GroupAssignmentState.objects.get_or_create(group=group)
-    return GroupAssignmentState.objects.select_for_update().get(group=group)
+    state, _ = GroupAssignmentState.objects.select_for_update().get_or_create(group=group)
+    return state
 
 
 @transaction.atomic
@@ -105,15 +105,21 @@ def ticket_route_and_assign(
         state.last_assigned_id = assignee_id
         state.assignments += 1
         state.save(update_fields=["last_assigned", "assignments", "updated_at"])
-    TicketRouting.objects.update_or_create(
-        ticket=ticket,
-        defaults={
-            "rule_id": routing.rule.id if routing.rule else None,
-            "rule_name": routing.rule.name if routing.rule else "",
-            "source": routing.source,
-            "explanation": decision.explanation[:500],
-            "decided_at": now,
-        },
+    # one upsert (INSERT ... ON CONFLICT), not a locked read then a write in savepoints
+    TicketRouting.objects.bulk_create(
+        [
+            TicketRouting(
+                ticket=ticket,
+                rule_id=routing.rule.id if routing.rule else None,
+                rule_name=routing.rule.name if routing.rule else "",
+                source=routing.source,
+                explanation=decision.explanation[:500],
+                decided_at=now,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["ticket"],
+        update_fields=["rule", "rule_name", "source", "explanation", "decided_at"],
     )
     return decision
 

@@ -44,8 +44,10 @@ def compile_pattern(pattern: str) -> re.Pattern:
 
 
 @lru_cache(maxsize=1024)
-def _keyword_pattern(keyword: str) -> re.Pattern:
-    return re.compile(r"(?<!\w)" + re.escape(keyword.strip()) + r"(?!\w)", re.IGNORECASE)
+def _keywords_pattern(keywords: tuple[str, ...]) -> re.Pattern:
+    """One pattern for all of a rule's keywords: the text is scanned once, not once per keyword."""
+    words = "|".join(re.escape(k.strip()) for k in sorted(keywords, key=len, reverse=True))
+    return re.compile(r"(?<!\w)(?:" + words + r")(?!\w)", re.IGNORECASE)
 
 
 def domain_matches(domain: str, wanted: str) -> bool:
@@ -70,9 +72,11 @@ def rule_matches(rule, facts: RequestFacts) -> bool:
         return False
     body = (facts.body or "")[:MAX_BODY_CHARS]
     subject = facts.subject or ""
-    keywords = [k for k in rule.keywords if k and k.strip()]
-    if keywords and not any(_keyword_pattern(k).search(subject) or _keyword_pattern(k).search(body) for k in keywords):
-        return False
+    keywords = tuple(k for k in rule.keywords if k and k.strip())
+    if keywords:
+        pattern = _keywords_pattern(keywords)
+        if not (pattern.search(subject) or pattern.search(body)):
+            return False
     if rule.subject_regex and not compile_pattern(rule.subject_regex).search(subject):
         return False
     if rule.body_regex and not compile_pattern(rule.body_regex).search(body):

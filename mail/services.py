@@ -352,7 +352,7 @@ def _new_ticket(
                 f"unknown sender {parsed.from_address}: this mailbox takes mail from known contacts only "
                 "(it was not answered)"
             )
-        contact, _ = contact_get_or_create(email=parsed.from_address, display_name=parsed.from_name)
+        contact, _ = contact_get_or_create(email=parsed.from_address, display_name=parsed.from_name, known_missing=True)
     own = loops.own_addresses() | mailbox.own_addresses
     ticket = intake_ticket_create(
         mailbox=mailbox,

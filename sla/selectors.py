@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from sla.calendar import ALWAYS_OPEN, Calendar, CalendarError, WeeklyRange, to_us
@@ -50,14 +50,21 @@ def calendar_compile(calendar: BusinessCalendar) -> Calendar:
 
 def _policy_stamp() -> tuple:
     """Changes whenever a policy or a calendar is added, edited or deleted (services bump version and
-    updated_at on every edit)."""
-    p = SlaPolicy.objects.aggregate(n=Count("id"), v=Sum("version"), t=Max("updated_at"))
-    c = BusinessCalendar.objects.aggregate(n=Count("id"), v=Sum("version"), t=Max("updated_at"))
-    return (p["n"], p["v"], p["t"], c["n"], c["v"], c["t"])
+    updated_at on every edit). One query."""
+    from django.db import connection
+
+    p, c = SlaPolicy._meta.db_table, BusinessCalendar._meta.db_table
+    sql = (
+        f"SELECT (SELECT COUNT(*) FROM {p}), (SELECT SUM(version) FROM {p}), (SELECT MAX(updated_at) FROM {p}), "
+        f"(SELECT COUNT(*) FROM {c}), (SELECT SUM(version) FROM {c}), (SELECT MAX(updated_at) FROM {c})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(cursor.fetchone())
 
 
 def policy_set_load(*, use_cache: bool = True) -> PolicySet:
-    """The active policies, in order, with compiled calendars. Two small queries when nothing changed since
+    """The active policies, in order, with compiled calendars. One small query when nothing changed since
     the last call in this process; the full load otherwise."""
     stamp = _policy_stamp()
     cached = _policy_cache.get("set")

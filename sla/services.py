@@ -32,7 +32,7 @@ from sla.choices import BREACH, RecomputeStatus, SlaMetric
 from sla.models import BusinessCalendar, BusinessHours, Holiday, SlaClock, SlaClockEvent, SlaPolicy, SlaRecomputeJob
 from sla.replay import CLOCK_EVENT_TYPES, POLICY_FIELDS, ClockResult, PolicySet, PolicySpec, ReplayEvent, replay_clocks
 from sla.selectors import due_clock_ids, policy_set_load
-from tickets.choices import OPEN_STATUSES, PendingReason, Priority, TicketEventType, TicketType
+from tickets.choices import OPEN_STATUSES, PendingReason, Priority, TicketEventType, TicketStatus, TicketType
 from tickets.events import event_write
 from tickets.models import Ticket, TicketEvent
 
@@ -43,6 +43,8 @@ SLA_EVENT_TYPES = frozenset(
     {TicketEventType.SLA_WARNING, TicketEventType.SLA_BREACHED, TicketEventType.SLA_POLICY_APPLIED}
 )
 ROW_FIELDS = tuple(f for f in ClockResult.ROW_FIELDS if f != "metric")
+# Moving between these statuses changes no clock: nothing pauses, stops or restarts (replay.read_history).
+RUNNING_STATUSES = frozenset({TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS})
 TARGETS_NOTE = "Targets count from the ticket's creation; the ticket's pauses in its history still apply."
 
 
@@ -172,18 +174,30 @@ def _upsert_clocks(clocks: list[SlaClock]) -> None:
 
 
 def sla_ticket_recompute(
-    *, ticket: Ticket, policy_set: PolicySet | None = None, announce: bool = True, now: datetime | None = None
+    *,
+    ticket: Ticket,
+    policy_set: PolicySet | None = None,
+    announce: bool = True,
+    now: datetime | None = None,
+    created: TicketEvent | None = None,
 ) -> dict[str, ClockResult]:
     """Replay the ticket's clocks from its events and store them. Call with the ticket's row lock held (every
     ticket service holds it when its subscribers run). `announce` writes an SLA_POLICY_APPLIED event when the
-    policy that applies changed."""
+    policy that applies changed. `created`: the ticket was just created and this is its first event, so its
+    history is that event alone and it has no clocks yet (nothing to read back)."""
     now = now or timezone.now()
     policy_set = policy_set if policy_set is not None else policy_set_load()
-    events = _replay_events([ticket.pk])[ticket.pk]
+    if created is not None:
+        events = [ReplayEvent(created.event_type, created.created_at, created.data, created.actor_id)]
+        existing: dict[str, SlaClock] = {}
+        emitted: set[tuple] = set()
+    else:
+        events = _replay_events([ticket.pk])[ticket.pk]
+        existing = {c.metric: c for c in SlaClock.objects.filter(ticket_id=ticket.pk)}
+        emitted = _emitted([ticket.pk])[ticket.pk]
     policy, results = replay_clocks(events, policy_set)
-    existing = {c.metric: c for c in SlaClock.objects.filter(ticket_id=ticket.pk)}
     old = _previous_policy(existing)
-    create, update, delete = _diff(ticket.pk, results, existing, _emitted([ticket.pk])[ticket.pk], now)
+    create, update, delete = _diff(ticket.pk, results, existing, emitted, now)
     if create:
         SlaClock.objects.bulk_create(create)
     for clock in update:
@@ -205,10 +219,16 @@ def sla_on_ticket_event(event: TicketEvent) -> None:
         return
     if kind == TicketEventType.COMMENT_ADDED and not data.get("public"):
         return
+    if kind == TicketEventType.STATUS_CHANGED and {data.get("from"), data.get("to")} <= RUNNING_STATUSES:
+        return  # e.g. New -> Assigned: every clock keeps running exactly as before
+    first = kind == TicketEventType.CREATED and event.seq == 1
     try:
         with transaction.atomic():
             sla_ticket_recompute(
-                ticket=event.ticket, announce=kind != TicketEventType.CREATED, now=event.created_at or timezone.now()
+                ticket=event.ticket,
+                announce=kind != TicketEventType.CREATED,
+                now=event.created_at or timezone.now(),
+                created=event if first else None,
             )
     except CalendarError:
         # A calendar that no longer compiles (e.g. a holidays-package upgrade dropped its region) must not stop

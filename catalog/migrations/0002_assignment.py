@@ -6,30 +6,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='resolvergroup',
-            name='assignment_strategy',
-            field=models.CharField(choices=[('none', 'None (group queue)'), ('round_robin', 'Round-robin'), ('least_loaded', 'Least loaded'), ('best_skill', 'Best skill match, then least loaded')], default='none', max_length=20),
+            model_name="resolvergroup",
+            name="assignment_strategy",
+            field=models.CharField(
+                choices=[
+                    ("none", "None (group queue)"),
+                    ("round_robin", "Round-robin"),
+                    ("least_loaded", "Least loaded"),
+                    ("best_skill", "Best skill match, then least loaded"),
+                ],
+                default="none",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='resolvergroup',
-            name='escalation_contact',
-            field=models.ForeignKey(blank=True, help_text="Who is called when the group's tickets escalate (the manager when empty).", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="resolvergroup",
+            name="escalation_contact",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Who is called when the group's tickets escalate (the manager when empty).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='resolvergroup',
-            name='is_fallback',
-            field=models.BooleanField(default=False, help_text='Takes tickets that no routing rule and no service default places (the Service Desk).'),
+            model_name="resolvergroup",
+            name="is_fallback",
+            field=models.BooleanField(
+                default=False,
+                help_text="Takes tickets that no routing rule and no service default places (the Service Desk).",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resolvergroup',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_fallback', True)), fields=('is_fallback',), name='catalog_one_fallback_group'),
+            model_name="resolvergroup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_fallback", True)), fields=("is_fallback",), name="catalog_one_fallback_group"
+            ),
         ),
     ]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_assignment'),
-        ('sla', '0001_initial'),
+        ("catalog", "0002_assignment"),
+        ("sla", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='resolvergroup',
-            name='operational_calendar',
-            field=models.ForeignKey(blank=True, help_text="The group's operational hours. Empty: the group works around the clock.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sla.businesscalendar'),
+            model_name="resolvergroup",
+            name="operational_calendar",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The group's operational hours. Empty: the group works around the clock.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="sla.businesscalendar",
+            ),
         ),
     ]

@@ -4,15 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0002_number_counter'),
+        ("tickets", "0002_number_counter"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ticketevent',
-            name='event_type',
-            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Fields changed'), ('status_changed', 'Status changed'), ('assigned', 'Assignment changed'), ('comment_added', 'Comment added'), ('attachment_added', 'Attachment added'), ('link_added', 'Link added'), ('link_removed', 'Link removed'), ('watcher_added', 'Watcher added'), ('watcher_removed', 'Watcher removed'), ('notification_queued', 'Notification queued'), ('notification_sent', 'Notification sent'), ('notification_failed', 'Notification failed'), ('resolution_accepted', 'Resolution accepted'), ('resolution_rejected', 'Resolution rejected'), ('notification_suppressed', 'Notification not sent'), ('status_update_due', 'Status update due'), ('mail_received', 'Mail received')], max_length=40),
+            model_name="ticketevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("updated", "Fields changed"),
+                    ("status_changed", "Status changed"),
+                    ("assigned", "Assignment changed"),
+                    ("comment_added", "Comment added"),
+                    ("attachment_added", "Attachment added"),
+                    ("link_added", "Link added"),
+                    ("link_removed", "Link removed"),
+                    ("watcher_added", "Watcher added"),
+                    ("watcher_removed", "Watcher removed"),
+                    ("notification_queued", "Notification queued"),
+                    ("notification_sent", "Notification sent"),
+                    ("notification_failed", "Notification failed"),
+                    ("resolution_accepted", "Resolution accepted"),
+                    ("resolution_rejected", "Resolution rejected"),
+                    ("notification_suppressed", "Notification not sent"),
+                    ("status_update_due", "Status update due"),
+                    ("mail_received", "Mail received"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

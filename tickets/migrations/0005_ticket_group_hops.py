@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0004_classification_and_priority_override'),
+        ("tickets", "0004_classification_and_priority_override"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='group_hops',
-            field=models.PositiveIntegerField(default=0, help_text='How many times the resolver group changed.'),
+            model_name="ticket",
+            name="group_hops",
+            field=models.PositiveIntegerField(default=0, help_text="How many times the resolver group changed."),
         ),
     ]
