@@ -6,9 +6,10 @@ from django.db import IntegrityError, transaction
 from accounts.models import Organization, User
 from accounts.roles import Role
 from accounts.selectors import contact_find_by_email, organization_for_email
+from itsm.lib.transactions import service_atomic
 
 
-@transaction.atomic
+@service_atomic
 def contact_create(
     *,
     email: str,

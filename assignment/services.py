@@ -17,6 +17,7 @@ from assignment.selectors import fallback_group, routing_rules_active
 from catalog.choices import AssignmentStrategy
 from catalog.models import ResolverGroup
 from itsm.lib.errors import DomainError
+from itsm.lib.transactions import service_atomic
 from tickets.choices import TicketStatus
 from tickets.models import Ticket
 
@@ -70,7 +71,7 @@ def _lock_group_state(group: ResolverGroup) -> GroupAssignmentState:
     return state
 
 
-@transaction.atomic
+@service_atomic
 def ticket_route_and_assign(
     *, ticket: Ticket, group: ResolverGroup | None = None, group_source: str = "", now: datetime | None = None
 ) -> AssignmentDecision:
@@ -178,7 +179,7 @@ def assignment_assign_waiting(*, now: datetime | None = None, limit: int = 200) 
     return assigned
 
 
-@transaction.atomic
+@service_atomic
 def absence_create(*, user, starts_at: datetime, ends_at: datetime, kind: str, note: str = "", actor=None) -> Absence:
     """Record an absence. Overlapping absences of the same person are refused (one of them is a mistake)."""
     if ends_at <= starts_at:

@@ -34,6 +34,7 @@ from accounts.models import User
 from accounts.selectors import contact_find_by_email, organization_for_email
 from accounts.services import contact_get_or_create
 from itsm.lib.errors import DomainError, PermissionDenied
+from itsm.lib.transactions import service_scope
 from mail import loops, sender_policy
 from mail import threading as mail_threading
 from mail.choices import InboundStatus
@@ -134,7 +135,7 @@ def _process_safely(message: InboundMessage, *, raw: bytes, now: datetime, repla
         setattr(message, name, None)
     message.body_html, message.cid_map, message.reason = "", {}, ""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), service_scope():  # this savepoint is the one the quarantine rolls back to
             _process(message, raw=raw, now=now, replay=replay)
     except (OperationalError, InterfaceError):
         raise

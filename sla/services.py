@@ -223,13 +223,14 @@ def sla_on_ticket_event(event: TicketEvent) -> None:
         return  # e.g. New -> Assigned: every clock keeps running exactly as before
     first = kind == TicketEventType.CREATED and event.seq == 1
     try:
-        with transaction.atomic():
-            sla_ticket_recompute(
-                ticket=event.ticket,
-                announce=kind != TicketEventType.CREATED,
-                now=event.created_at or timezone.now(),
-                created=event if first else None,
-            )
+        # No savepoint needed: a CalendarError is raised while computing (compiling a calendar, replaying),
+        # before anything is written.
+        sla_ticket_recompute(
+            ticket=event.ticket,
+            announce=kind != TicketEventType.CREATED,
+            now=event.created_at or timezone.now(),
+            created=event if first else None,
+        )
     except CalendarError:
         # A calendar that no longer compiles (e.g. a holidays-package upgrade dropped its region) must not stop
         # the desk from working tickets: the change is saved, the clocks wait for the calendar to be fixed

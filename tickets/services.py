@@ -25,6 +25,7 @@ from classification.priority import decide_priority
 from classification.selectors import priority_explain
 from classification.services import IntakeContext, classify
 from itsm.lib.errors import DomainError, PermissionDenied
+from itsm.lib.transactions import service_atomic
 from tickets import permissions
 from tickets.choices import (
     ALLOWED_TRANSITIONS,
@@ -139,7 +140,7 @@ def _validate(ticket: Ticket) -> None:
 # --- creation and field changes ---------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_atomic
 def ticket_create(
     *,
     actor: User | None,
@@ -296,7 +297,7 @@ def ticket_create(
 _NOT_GIVEN: Any = object()
 
 
-@transaction.atomic
+@service_atomic
 def ticket_update(
     *,
     ticket: Ticket,
@@ -451,7 +452,7 @@ def _assign(
         _transition(ticket, actor=actor, to_status=TicketStatus.ASSIGNED, now=now, reason="assigned")
 
 
-@transaction.atomic
+@service_atomic
 def ticket_assign(
     *,
     ticket: Ticket,
@@ -565,7 +566,7 @@ def _transition(
         notification_resolution_enqueue(ticket=ticket, now=now)
 
 
-@transaction.atomic
+@service_atomic
 def ticket_transition(
     *,
     ticket: Ticket,
@@ -597,7 +598,7 @@ def ticket_transition(
     return ticket
 
 
-@transaction.atomic
+@service_atomic
 def resolution_accept(*, ticket: Ticket, actor: User | None, now: datetime | None = None) -> Ticket:
     """The customer accepts the resolution; the ticket closes at once if the rest of the gate holds."""
     now = _now(now)
@@ -614,7 +615,7 @@ def resolution_accept(*, ticket: Ticket, actor: User | None, now: datetime | Non
     return ticket
 
 
-@transaction.atomic
+@service_atomic
 def resolution_reject(*, ticket: Ticket, actor: User | None, reason: str, now: datetime | None = None) -> Ticket:
     """The customer rejects the resolution: the ticket is reopened (back to In Progress)."""
     now = _now(now)
@@ -639,7 +640,7 @@ def resolution_reject(*, ticket: Ticket, actor: User | None, reason: str, now: d
     return ticket
 
 
-@transaction.atomic
+@service_atomic
 def ticket_record_resolution_notice(*, ticket: Ticket, sent_at: datetime, outbound_id: int) -> bool:
     """Called when the resolution notice was delivered; starts the acceptance window. False when the
     ticket is no longer resolved (it was reopened before the notice went out)."""
@@ -706,7 +707,7 @@ def _comment(
     return comment
 
 
-@transaction.atomic
+@service_atomic
 def comment_add(
     *,
     ticket: Ticket,
@@ -811,7 +812,7 @@ def _attachment(
     return attachment
 
 
-@transaction.atomic
+@service_atomic
 def attachment_add(
     *,
     ticket: Ticket,
@@ -832,7 +833,7 @@ def attachment_add(
 # --- watchers and links ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_atomic
 def watcher_add(*, ticket: Ticket, user: User, actor: User | None, now: datetime | None = None) -> Ticket:
     _require_agent(actor)
     now = _now(now)
@@ -847,7 +848,7 @@ def watcher_add(*, ticket: Ticket, user: User, actor: User | None, now: datetime
     return ticket
 
 
-@transaction.atomic
+@service_atomic
 def watcher_remove(*, ticket: Ticket, user: User, actor: User | None, now: datetime | None = None) -> Ticket:
     _require_agent(actor)
     now = _now(now)
@@ -874,7 +875,7 @@ def _parent_id(ticket_id: int) -> int | None:
     )
 
 
-@transaction.atomic
+@service_atomic
 def ticket_link(
     *, source: Ticket, target: Ticket, kind: str, actor: User | None, now: datetime | None = None
 ) -> TicketLink:
@@ -924,7 +925,7 @@ def ticket_link(
     return link
 
 
-@transaction.atomic
+@service_atomic
 def ticket_unlink(*, link: TicketLink, actor: User | None, now: datetime | None = None) -> None:
     _require_agent(actor)
     now = _now(now)
