@@ -356,10 +356,15 @@ def status_update_send(*, ticket: Ticket, actor, message: str, now: datetime | N
     _require_agent(actor)
     if not (message or "").strip():
         raise DomainError("Write the update for the customer.", details={"message": ["required"]})
-    return ticket_mail_queue(
+    outbound = ticket_mail_queue(
         ticket=ticket, kind=OutboundEmail.Kind.STATUS_UPDATE, automated=False, extra={"message": message.strip()},
         now=now,
     )  # fmt: skip
+    from escalations.services import major_incident_broadcast
+
+    # on a major incident, the update reaches the requesters of every linked child too
+    major_incident_broadcast(ticket=ticket, actor=actor, message=message, now=now)
+    return outbound
 
 
 _REQUIREMENT_CACHE: dict[str, tuple[float, list[str]]] = {}

@@ -81,7 +81,8 @@ def test_explicit_group_skips_routing(db, desk, customer, network, desk_group):
     ticket = ticket_create(actor=desk, requester=customer, title="x", resolver_group=network)
     assert ticket.resolver_group == network
     routing = TicketRouting.objects.get(ticket=ticket)
-    assert routing.source == "given" and "placed in Network Operations by the person who logged it" in routing.explanation
+    assert routing.source == "given"
+    assert "placed in Network Operations by the person who logged it" in routing.explanation
 
 
 def test_manual_reassignment_needs_a_reason_counts_hops_and_keeps_ownership(db, desk, customer, network, desk_group):
