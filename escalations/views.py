@@ -138,7 +138,7 @@ def ticket_action(view):
 
 @ticket_action
 def ticket_functional(request: HttpRequest, ticket) -> None:
-    form = FunctionalForm(request.POST)
+    form = FunctionalForm(request.POST, prefix="esc")
     if not form.is_valid():
         raise DomainError(_errors(form))
     d = form.cleaned_data
@@ -155,7 +155,7 @@ def ticket_functional(request: HttpRequest, ticket) -> None:
 
 @ticket_action
 def ticket_vendor_case(request: HttpRequest, ticket) -> None:
-    form = VendorCaseOpenForm(request.POST)
+    form = VendorCaseOpenForm(request.POST, prefix="vc")
     if not form.is_valid():
         raise DomainError(_errors(form))
     d = form.cleaned_data
@@ -167,7 +167,7 @@ def ticket_vendor_case(request: HttpRequest, ticket) -> None:
 
 @ticket_action
 def ticket_major(request: HttpRequest, ticket) -> None:
-    form = MajorIncidentForm(request.POST)
+    form = MajorIncidentForm(request.POST, prefix="mi")
     if not form.is_valid():
         raise DomainError(_errors(form))
     services.major_incident_declare(ticket=ticket, actor=request.user, summary=form.cleaned_data["summary"])

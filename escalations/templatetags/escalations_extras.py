@@ -22,9 +22,9 @@ def escalation_panel(context, ticket):
         "panel": panel,
         "agent": agent,
         "is_manager": user.has_perm("tickets.manage_configuration"),
-        "functional_form": FunctionalForm(initial={"version": ticket.version}) if agent else None,
-        "vendor_form": VendorCaseOpenForm() if agent else None,
-        "major_form": MajorIncidentForm() if agent else None,
+        "functional_form": FunctionalForm(initial={"version": ticket.version}, prefix="esc") if agent else None,
+        "vendor_form": VendorCaseOpenForm(prefix="vc") if agent else None,
+        "major_form": MajorIncidentForm(prefix="mi") if agent else None,
         "csrf_token": context.get("csrf_token"),
         "at_level_for": (timezone.now() - panel.current.fired_at) if panel.current else None,
     }
