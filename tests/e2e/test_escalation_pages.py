@@ -24,9 +24,7 @@ def test_manager_overview_agent_escalates_vendor_answers(
         TicketFactory(requester=customer, actor=desk, service=service, title=title, now=start)
         for title in ("Disk array degraded", "Backup job failed", "VM will not start")
     ]
-    vendor_case_open(
-        ticket=tickets[0], vendor=vendor, actor=desk, summary="Controller B reports errors.", now=start
-    )
+    vendor_case_open(ticket=tickets[0], vendor=vendor, actor=desk, summary="Controller B reports errors.", now=start)
     assert escalation_scan_due() >= 6
 
     login(page, live_server, manager.username)

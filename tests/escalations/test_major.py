@@ -61,9 +61,7 @@ def test_each_status_update_reaches_every_child_requester_once(outage, desk, cus
     updates = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.STATUS_UPDATE).order_by("pk")
     recipients = [tuple(m.to) for m in updates]
     # the major's requester once (the update itself), then one mail per child requester, never twice
-    assert sorted(recipients) == sorted(
-        [(desk.email,), (customer.email,), (colleague.email,), (other_customer.email,)]
-    )
+    assert sorted(recipients) == sorted([(desk.email,), (customer.email,), (colleague.email,), (other_customer.email,)])
     mail = updates.get(to=[customer.email])
     assert mail.ticket == children[0] and children[1].number in mail.body_text and outage.number in mail.body_text
     assert "The storage is back" in mail.body_text and mail.subject.startswith(f"[{children[0].number}]")
