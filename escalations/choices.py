@@ -72,6 +72,5 @@ DEESCALATION_REASONS = {
     "new_cycle": "an update was given (a new next-update cycle)",
     "update_sent": "a status update was sent",
     "clock_gone": "the SLA clock no longer applies",
-    "path_changed": "another escalation path applies",
     "manual": "closed by hand",
 }

@@ -162,3 +162,60 @@ def test_the_scan_runs_on_the_embedded_database_too(hierarchy, desk, customer, s
     assert escalation_scan_due(now=rome(2026, 3, 3, 10)) == 3
     assert escalation_scan_due(now=rome(2026, 3, 3, 10)) == 0
     assert Escalation.objects.filter(ticket=ticket).count() == 3
+
+
+def test_the_ticket_page_query_count_does_not_grow_with_its_escalations(
+    client, hierarchy, desk, customer, service, network, vendor, mailbox
+):
+    from escalations.choices import FunctionalMode
+    from escalations.services import escalation_functional, vendor_case_open, vendor_case_update
+
+    ticket = escalated_ticket(customer, desk, service)
+    client.force_login(desk)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/tickets/{ticket.number}/").status_code == 200
+        return len(ctx.captured_queries)
+
+    escalation_functional(ticket=ticket, actor=desk, group=network, mode=FunctionalMode.ADD, reason="first")
+    case = vendor_case_open(ticket=ticket, vendor=vendor, actor=desk, summary="one")
+    small = count()
+    vendor_case_update(case=case, actor=desk, status="closed")
+    for i in range(4):
+        c = vendor_case_open(ticket=ticket, vendor=vendor, actor=desk, summary=f"again {i}")
+        vendor_case_update(case=c, actor=desk, status="closed")
+        escalation_functional(ticket=ticket, actor=desk, group=network, mode=FunctionalMode.MOVE, reason=f"m{i}")
+        escalation_functional(ticket=ticket, actor=desk, group=service.default_resolver_group, mode="move", reason="b")
+    assert Escalation.objects.filter(ticket=ticket).count() > 10
+    assert count() == small
+
+
+def test_vendors_are_set_up_in_the_admin_with_a_checked_pattern(admin_client, roles, victor, office):
+    from escalations.models import Vendor
+
+    form = {
+        "name": "Fabrikam",
+        "slug": "fabrikam",
+        "support_email": "support@fabrikam.example",
+        "email_domains": "fabrikam.example, Fabrikam.example",
+        "reference_pattern": "CASE(",
+        "contacts": [victor.pk],
+        "is_active": "on",
+        "contracts-TOTAL_FORMS": "1",
+        "contracts-INITIAL_FORMS": "0",
+        "contracts-MIN_NUM_FORMS": "0",
+        "contracts-MAX_NUM_FORMS": "1000",
+        "contracts-0-name": "Silver",
+        "contracts-0-calendar": office.pk,
+        "contracts-0-response_target": "04:00:00",
+        "contracts-0-resolution_target": "1 00:00:00",
+        "contracts-0-is_active": "on",
+    }
+    page = admin_client.post("/admin/escalations/vendor/add/", form)
+    assert page.status_code == 200 and "not a valid regular expression" in page.content.decode()
+    form["reference_pattern"] = r"CASE-\d+"
+    assert admin_client.post("/admin/escalations/vendor/add/", form).status_code == 302
+    vendor = Vendor.objects.get(slug="fabrikam")
+    assert vendor.email_domains == ["fabrikam.example"] and list(vendor.contacts.all()) == [victor]
+    assert vendor.contracts.get().response_target == timedelta(hours=4)
