@@ -497,16 +497,13 @@ def demo_seed_escalations(ref: dict, now: datetime) -> None:
     from escalations.models import EscalationPath, MajorIncident, Vendor, VendorCase
     from escalations.services import (
         LevelInput,
-        contract_save,
         escalation_scan_due,
         escalation_schedules_rebuild,
         major_incident_declare,
         major_incident_link_child,
         path_save,
-        vendor_case_open,
-        vendor_reply_record,
-        vendor_save,
     )
+    from escalations.vendors import contract_save, vendor_case_open, vendor_reply_record, vendor_save
 
     users, groups = ref["users"], ref["groups"]
     admin, desk = users["admin"], users["dana"]

@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from accounts.models import User
 from accounts.roles import Role
-from escalations import services
+from escalations import vendors
 from escalations.models import (
     Escalation,
     EscalationLevel,
@@ -79,7 +79,7 @@ class VendorForm(forms.ModelForm):
 
     def clean_reference_pattern(self):
         try:
-            return services.pattern_check(self.cleaned_data.get("reference_pattern") or "")
+            return vendors.pattern_check(self.cleaned_data.get("reference_pattern") or "")
         except DomainError as exc:
             raise forms.ValidationError(exc.message) from exc
 
@@ -102,7 +102,7 @@ class VendorAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         d = form.cleaned_data
-        saved = services.vendor_save(
+        saved = vendors.vendor_save(
             actor=request.user,
             vendor=obj if change else None,
             name=d["name"],

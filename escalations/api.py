@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import user_is_agent
 from catalog.models import ResolverGroup
-from escalations import selectors, services
+from escalations import selectors, services, vendors
 from escalations.choices import FunctionalMode
 from escalations.models import Escalation, Vendor, VendorCase
 from itsm.lib.errors import NotFound
@@ -147,7 +147,7 @@ class TicketVendorCaseApi(APIView):
         data = VendorCaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        case = services.vendor_case_open(
+        case = vendors.vendor_case_open(
             ticket=ticket, vendor=v["vendor"], actor=request.user, summary=v["summary"], reference=v["reference"]
         )
         return Response(

@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.roles import user_is_agent
-from escalations import selectors, services
+from escalations import selectors, services, vendors
 from escalations.forms import (
     ChildForm,
     FunctionalForm,
@@ -159,7 +159,7 @@ def ticket_vendor_case(request: HttpRequest, ticket) -> None:
     if not form.is_valid():
         raise DomainError(_errors(form))
     d = form.cleaned_data
-    case = services.vendor_case_open(
+    case = vendors.vendor_case_open(
         ticket=ticket, vendor=d["vendor"], actor=request.user, summary=d["summary"], reference=d["reference"]
     )
     messages.success(request, f"Case opened with {case.vendor}; the vendor was written to.")
@@ -261,7 +261,7 @@ def vendor_case_update(request: HttpRequest, case) -> None:
     if not form.is_valid():
         raise DomainError(_errors(form))
     d = form.cleaned_data
-    services.vendor_case_update(
+    vendors.vendor_case_update(
         case=case, actor=request.user, status=d["status"] or None, reference=d["reference"], note=d["note"]
     )
     messages.success(request, "Case updated.")
@@ -272,7 +272,7 @@ def vendor_case_mail(request: HttpRequest, case) -> None:
     form = VendorMailForm(request.POST)
     if not form.is_valid():
         raise DomainError(_errors(form))
-    services.vendor_case_mail(case=case, actor=request.user, body=form.cleaned_data["body"])
+    vendors.vendor_case_mail(case=case, actor=request.user, body=form.cleaned_data["body"])
     messages.success(request, f"Mail to {case.vendor} queued.")
 
 
@@ -285,7 +285,7 @@ def vendor_case_reply(request: HttpRequest, case) -> None:
     if not form.is_valid():
         raise DomainError(_errors(form))
     d = form.cleaned_data
-    services.vendor_reply_record(
+    vendors.vendor_reply_record(
         case=case,
         body=d["body"],
         author_name=request.user.display_name,

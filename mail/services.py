@@ -427,8 +427,8 @@ def _customer_reply(
 
 def _vendor_reply(message: InboundMessage, parsed: ParsedMessage, match, *, now: datetime) -> None:
     """A vendor's answer on one of its cases: an internal note on the ticket, and the case updated
-    (escalations.services.vendor_reply_record)."""
-    from escalations.services import vendor_reply_record
+    (escalations.vendors.vendor_reply_record)."""
+    from escalations.vendors import vendor_reply_record
 
     case = match.case
     files, dropped = _files(parsed)

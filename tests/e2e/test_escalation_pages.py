@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from escalations.services import escalation_scan_due, vendor_case_open
+from escalations.services import escalation_scan_due
+from escalations.vendors import vendor_case_open
 from tests.e2e.test_ticket_journey import login, logout
 from tests.factories import TicketFactory
 

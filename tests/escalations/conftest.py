@@ -8,7 +8,8 @@ import pytest
 
 from accounts.roles import Role
 from escalations.choices import FunctionalMode, ThresholdKind
-from escalations.services import LevelInput, contract_save, path_save, vendor_save
+from escalations.services import LevelInput, path_save
+from escalations.vendors import contract_save, vendor_save
 from sla.choices import SlaMetric
 from tests.communications.conftest import mailbox, smtp_server  # noqa: F401
 from tests.factories import ResolverGroupFactory, UserFactory

@@ -14,14 +14,8 @@ from communications.services import outbox_deliver_due
 from escalations.choices import ThresholdKind, VendorCaseStatus
 from escalations.models import Escalation, Notification, VendorCase, VendorCaseMessage
 from escalations.selectors import vendor_clock_views, vendor_performance
-from escalations.services import (
-    LevelInput,
-    escalation_scan_due,
-    path_save,
-    vendor_case_open,
-    vendor_case_update,
-    vendor_reply_record,
-)
+from escalations.services import LevelInput, escalation_scan_due, path_save
+from escalations.vendors import vendor_case_mail, vendor_case_open, vendor_case_update, vendor_reply_record
 from itsm.lib.errors import DomainError
 from mail.choices import InboundStatus
 from mail.services import inbound_ingest
@@ -79,8 +73,6 @@ def test_the_mail_to_the_vendor_goes_through_the_outbox_with_threading_headers(s
     assert wire["Message-ID"] == out.message_id and wire["Reply-To"] == "support@itsm.example"
     assert "The concentrator drops tunnels every hour." in wire.get_content()
     # a second mail on the case answers the first one (the case's own thread, not the customer's)
-    from escalations.services import vendor_case_mail
-
     ticket.refresh_from_db()
     vendor_case_mail(case=case, actor=case.opened_by, body="Any news?", now=MONDAY_10 + timedelta(hours=1))
     outbox_deliver_due(now=MONDAY_10 + timedelta(hours=1, minutes=1))
@@ -219,7 +211,7 @@ def test_a_vendor_answers_on_the_portal(client, ticket, case, victor):
     assert not note.is_public and "portal" in note.body
 
 
-def test_vendor_performance_for_reporting(standard, vendor, desk, customer, service, mailbox):
+def test_vendor_performance_for_reporting(client, standard, vendor, desk, manager, customer, service, mailbox):
     def opened(at):
         t = TicketFactory(requester=customer, actor=desk, service=service, now=at)
         return vendor_case_open(ticket=t, vendor=vendor, actor=desk, summary="help", now=at)
@@ -236,3 +228,8 @@ def test_vendor_performance_for_reporting(standard, vendor, desk, customer, serv
     later = vendor_performance(now=rome(2026, 3, 5, 9))[0]
     assert (later.response_met, later.response_breached, later.resolution_breached) == (1, 2, 2)
     assert silent.pk and later.vendor == "Northwind Networks"
+    client.force_login(manager)  # the reporting overview shows it to Service Managers
+    page = client.get("/reporting/").content.decode()
+    assert 'id="vendor-performance"' in page and "Northwind Networks" in page
+    client.force_login(desk)
+    assert 'id="vendor-performance"' not in client.get("/reporting/").content.decode()

@@ -168,7 +168,8 @@ def test_the_ticket_page_query_count_does_not_grow_with_its_escalations(
     client, hierarchy, desk, customer, service, network, vendor, mailbox
 ):
     from escalations.choices import FunctionalMode
-    from escalations.services import escalation_functional, vendor_case_open, vendor_case_update
+    from escalations.services import escalation_functional
+    from escalations.vendors import vendor_case_open, vendor_case_update
 
     ticket = escalated_ticket(customer, desk, service)
     client.force_login(desk)
