@@ -316,22 +316,24 @@ def _fire(ticket: Ticket, path: PathSpec, due: Due, level: EscalationLevel, now:
     reason = f"level {level.number} ({level.name}) of {path.name}: {threshold}"
     if level.functional_group_id:
         try:
-            actions["functional"] = _functional(
-                ticket,
-                group=level.functional_group,
-                mode=level.functional_mode or FunctionalMode.MOVE,
-                reason=f"Functional escalation, {reason}",
-                actor=None,
-                escalation=esc,
-                now=now,
-            )
+            with transaction.atomic():  # a refused action leaves nothing half done; the escalation stands
+                actions["functional"] = _functional(
+                    ticket,
+                    group=level.functional_group,
+                    mode=level.functional_mode or FunctionalMode.MOVE,
+                    reason=f"Functional escalation, {reason}",
+                    actor=None,
+                    escalation=esc,
+                    now=now,
+                )
         except DomainError as exc:  # e.g. the group was deactivated: the escalation stands, the failure is shown
             actions["functional"] = {"error": exc.message}
     if level.vendor_id:
         try:
             from escalations.vendors import vendor_escalate
 
-            actions["vendor"] = vendor_escalate(ticket, vendor=level.vendor, reason=reason, escalation=esc, now=now)
+            with transaction.atomic():
+                actions["vendor"] = vendor_escalate(ticket, vendor=level.vendor, reason=reason, escalation=esc, now=now)
         except DomainError as exc:
             actions["vendor"] = {"error": exc.message}
     esc.actions = actions

@@ -153,6 +153,25 @@ def test_a_level_opens_a_vendor_case(standard, vendor, desk, customer, service, 
     assert Ticket.objects.get(pk=ticket.pk).pending_reason == PendingReason.AWAITING_VENDOR
 
 
+def test_a_level_whose_vendor_action_fails_leaves_nothing_half_done(standard, office, desk, customer, service):
+    from escalations.vendors import vendor_save
+
+    mute = vendor_save(actor=None, name="Mute Ltd", slug="mute")  # no address: nobody to write to
+    path_save(
+        actor=None,
+        name="Vendor at breach",
+        levels=[LevelInput(1, "Vendor", ThresholdKind.AFTER_TARGET, "resolution", duration=timedelta(0),
+                           vendor=mute, notify_service_managers=True)],
+    )  # fmt: skip
+    ticket = TicketFactory(requester=customer, actor=desk, service=service, now=MONDAY_9)
+    assert escalation_scan_due(now=rome(2026, 3, 3, 8)) == 1
+    esc = Escalation.objects.get(ticket=ticket)
+    assert "nobody to write to" in esc.actions["vendor"]["error"]
+    assert not VendorCase.objects.exists()
+    assert not ticket.events.filter(event_type=TicketEventType.VENDOR_CASE_OPENED).exists()
+    assert Ticket.objects.get(pk=ticket.pk).status != TicketStatus.PENDING
+
+
 def test_closing_the_last_case_puts_the_ticket_back_to_work(ticket, case, desk):
     vendor_case_update(case=case, actor=desk, status=VendorCaseStatus.CLOSED, note="Fixed by their patch")
     ticket.refresh_from_db()

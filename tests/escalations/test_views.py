@@ -92,6 +92,7 @@ def test_the_ticket_page_shows_the_level_to_agents_only(client, hierarchy, desk,
     client.force_login(desk)
     page = client.get(f"/tickets/{ticket.number}/").content.decode()
     assert 'id="escalation"' in page and "Level 2: Service Manager" in page and "Escalate to a group" in page
+    assert "escalated to level 2 (Service Manager): Resolution breached" in page  # the history line
     client.force_login(customer)
     page = client.get(f"/tickets/{ticket.number}/").content.decode()
     assert 'id="escalation"' not in page and "Level 2" not in page
