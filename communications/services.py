@@ -264,6 +264,13 @@ def ticket_mail_queue(
     subject_t, body_t = template_for(kind, ticket.requester.language or "en")
     context = ticket_context(ticket, signed_by=signed_by, **(extra or {}))
     in_reply_to, references = conversation or conversation_headers(ticket)
+    # what the customer has been told is recorded first: the subscribers of the NOTIFICATION_QUEUED event below
+    # (escalations: an "update overdue" level de-escalates) see the ticket as it is once the mail is queued
+    changes: dict[str, object] = {"last_customer_update_at": now}
+    if kind != OutboundEmail.Kind.ACKNOWLEDGEMENT:
+        changes["status_update_due_since"] = None  # an update was sent: the flag goes
+    if not TicketCommunication.objects.filter(ticket=ticket).update(**changes):
+        TicketCommunication.objects.create(ticket=ticket, **changes)
     outbound = outbound_email_queue(
         ticket=ticket,
         kind=kind,
@@ -279,11 +286,6 @@ def ticket_mail_queue(
         rate_key=rate_key,
         now=now,
     )
-    changes: dict[str, object] = {"last_customer_update_at": now}
-    if kind != OutboundEmail.Kind.ACKNOWLEDGEMENT:
-        changes["status_update_due_since"] = None  # an update was sent: the flag goes
-    if not TicketCommunication.objects.filter(ticket=ticket).update(**changes):
-        TicketCommunication.objects.create(ticket=ticket, **changes)
     return outbound
 
 

@@ -627,6 +627,11 @@ def demo_seed_escalations(ref: dict, now: datetime) -> None:
             now=now - timedelta(minutes=60),
         )
     escalation_schedules_rebuild(now=now)  # tickets made before the paths existed
+    # the beat over the demo history, every 6 hours, so that each level fired when its threshold was crossed
+    at = now - timedelta(days=31)
+    while at < now:
+        escalation_scan_due(now=at)
+        at += timedelta(hours=6)
     escalation_scan_due(now=now)
 
 

@@ -26,7 +26,8 @@ OWN_EVENTS = frozenset(
 CHECK_SOON = frozenset({E.SLA_WARNING, E.SLA_BREACHED, E.STATUS_UPDATE_DUE})
 # Fields of an update that can change the path (priority) or the clocks (type, service, organization).
 PATH_FIELDS = frozenset({"priority", "ticket_type", "service", "organization"})
-# Mail that counts as an update for the customer (it clears the status-update flag).
+# Mail that counts as an update for the customer (communications.services.ticket_mail_queue clears the
+# status-update flag before it queues the mail, so the refresh sees the flag gone).
 CUSTOMER_UPDATE_KINDS = frozenset({"status_update", "info_request", "resolution_notice", "agent_reply", "reopen"})
 
 
@@ -59,9 +60,4 @@ def on_ticket_event(event) -> None:
     from escalations.services import escalation_ticket_refresh
 
     reopen = kind == E.STATUS_CHANGED and "reopen_count" in data
-    if kind == E.NOTIFICATION_QUEUED:
-        # the flag is cleared just after this event (communications.services.ticket_mail_queue): clear it now
-        from communications.models import TicketCommunication
-
-        TicketCommunication.objects.filter(ticket_id=event.ticket_id).update(status_update_due_since=None)
     escalation_ticket_refresh(ticket=event.ticket, now=event.created_at, check_soon=kind in CHECK_SOON or reopen)
