@@ -3,7 +3,7 @@ retries; its work follows the tickets due, not the open tickets; de-escalation w
 ticket resolved."""
 
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.db import close_old_connections, connection
@@ -276,3 +276,31 @@ def test_two_concurrent_scanners_fire_each_level_exactly_once(hierarchy, desk, c
     internal = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.INTERNAL)
     assert internal.count() == 12 * (2 + 2 + 1)  # level 1 also mails the team mailbox
     assert escalation_scan_due(now=now) == 0
+
+
+def test_a_calendar_edit_moves_the_next_check(hierarchy, office, desk, customer, service):
+    from sla.models import SlaRecomputeJob
+    from sla.services import calendar_save, recompute_job_run
+
+    ticket = new_ticket(customer, desk, service)
+    assert EscalationSchedule.objects.get(ticket=ticket).next_check_at == rome(2026, 3, 2, 15)
+    # Mondays now end at 12:00: 3h used on Monday, 75% (6h) is used Tuesday at 11:00
+    hours = [(0, time(8), time(12))] + [(d, time(8), time(17)) for d in range(1, 5)]
+    calendar_save(
+        actor=None, calendar=office, name="Office", time_zone="Europe/Rome", hours=hours, holiday_country="IT"
+    )
+    recompute_job_run(job_id=SlaRecomputeJob.objects.get(calendar=office).pk)  # in the background normally
+    assert EscalationSchedule.objects.get(ticket=ticket).next_check_at == rome(2026, 3, 3, 11)
+    assert escalation_scan_due(now=rome(2026, 3, 2, 15)) == 0
+    assert escalation_scan_due(now=rome(2026, 3, 3, 11)) == 1
+
+
+def test_a_new_path_applies_to_the_open_tickets(standard, desk, customer, service, head_of_it, manager,
+                                                django_capture_on_commit_callbacks):  # fmt: skip
+    from tests.escalations.conftest import hierarchy_levels
+
+    ticket = new_ticket(customer, desk, service)
+    assert not EscalationSchedule.objects.filter(ticket=ticket, path__isnull=False).exists()
+    with django_capture_on_commit_callbacks(execute=True):  # the rebuild task runs after the path's commit
+        path_save(actor=None, name="Standard escalation", levels=hierarchy_levels(head_of_it))
+    assert EscalationSchedule.objects.get(ticket=ticket).next_check_at == rome(2026, 3, 2, 15)
