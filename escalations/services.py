@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -465,13 +465,35 @@ def escalation_check(*, ticket_id: int, now: datetime | None = None) -> int:
         return _process([ticket], now=now, fire=True)
 
 
+RETRY_AFTER = timedelta(minutes=10)
+
+
 def _scan_batch(ids: Sequence[int], now: datetime) -> int:
     """One transaction for up to SCAN_BATCH due tickets: lock them (skipping those another transaction holds: a
     writer or another scanner; they are due again at the next run), re-read their facts under the locks, fire
-    what is due, store their next checks."""
+    what is due, store their next checks. A ticket that fails (a bug, bad data) does not stop the others: the
+    batch is retried ticket by ticket, and the failing one is logged and looked at again RETRY_AFTER later."""
     with transaction.atomic():
         tickets = list(Ticket.objects.select_for_update(skip_locked=True).filter(pk__in=ids).order_by("pk"))
-        return _process(tickets, now=now, fire=True)
+        try:
+            with transaction.atomic():
+                return _process(tickets, now=now, fire=True)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            logger.exception("Escalation scan: a batch failed; its tickets are checked one by one")
+        fired = 0
+        for ticket in tickets:
+            ticket.refresh_from_db()
+            try:
+                with transaction.atomic():
+                    fired += _process([ticket], now=now, fire=True)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:
+                logger.exception("Escalation scan: ticket %s failed; it is checked again later", ticket.pk)
+                EscalationSchedule.objects.filter(ticket=ticket).update(next_check_at=now + RETRY_AFTER)
+        return fired
 
 
 def escalation_scan_due(*, now: datetime | None = None, limit: int = 1000, max_rounds: int = 10) -> int:

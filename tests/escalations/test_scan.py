@@ -304,3 +304,25 @@ def test_a_new_path_applies_to_the_open_tickets(standard, desk, customer, servic
     with django_capture_on_commit_callbacks(execute=True):  # the rebuild task runs after the path's commit
         path_save(actor=None, name="Standard escalation", levels=hierarchy_levels(head_of_it))
     assert EscalationSchedule.objects.get(ticket=ticket).next_check_at == rome(2026, 3, 2, 15)
+
+
+def test_a_ticket_that_fails_does_not_stop_the_others(hierarchy, desk, customer, service, monkeypatch, caplog):
+    import escalations.services as services
+
+    good = [new_ticket(customer, desk, service) for _ in range(2)]
+    bad = new_ticket(customer, desk, service)
+    fire = services._fire
+
+    def broken(ticket, *args, **kwargs):
+        if ticket.pk == bad.pk:
+            raise RuntimeError("bad data")
+        return fire(ticket, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_fire", broken)
+    now = rome(2026, 3, 2, 15, 30)
+    assert escalation_scan_due(now=now) == 2
+    assert [levels_of(t) for t in good] == [[1], [1]] and levels_of(bad) == []
+    assert EscalationSchedule.objects.get(ticket=bad).next_check_at == now + timedelta(minutes=10)
+    assert f"ticket {bad.pk} failed" in caplog.text
+    monkeypatch.setattr(services, "_fire", fire)  # fixed: it fires at the next look
+    assert escalation_scan_due(now=now + timedelta(minutes=10)) == 1
