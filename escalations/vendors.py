@@ -469,7 +469,6 @@ def vendor_reply_record(
     how: str = "mail",
     files: Sequence = (),
     inbound=None,
-    author: User | None = None,
     now: datetime | None = None,
 ):
     """The vendor answered (by mail, matched to the case, or on the vendor portal): the answer becomes an

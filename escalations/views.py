@@ -292,7 +292,6 @@ def vendor_case_reply(request: HttpRequest, case) -> None:
         reference=d["reference"],
         resolved=d["resolved"],
         how="the vendor portal",
-        author=request.user,
     )
     messages.success(request, "Thank you: your answer was recorded.")
 

@@ -252,3 +252,20 @@ def test_vendor_performance_for_reporting(client, standard, vendor, desk, manage
     assert 'id="vendor-performance"' in page and "Northwind Networks" in page
     client.force_login(desk)
     assert 'id="vendor-performance"' not in client.get("/reporting/").content.decode()
+
+
+def test_agents_update_the_case_and_write_to_the_vendor_on_its_page(client, ticket, case, desk, victor):
+    client.force_login(desk)
+    client.post(f"/escalations/vendor-cases/{case.pk}/update/", {"status": "", "reference": "INC0042137", "note": ""})
+    client.post(f"/escalations/vendor-cases/{case.pk}/mail/", {"body": "Any news on the hotfix?"})
+    case.refresh_from_db()
+    assert case.vendor_reference == "INC0042137"
+    last = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.VENDOR).order_by("-pk").first()
+    assert last.subject == f"[{ticket.number}] INC0042137 VPN tunnel drops" and "hotfix" in last.body_text
+    page = client.get(f"/escalations/vendor-cases/{case.pk}/").content.decode()
+    assert "Any news on the hotfix?" in page and "Mail the vendor" in page
+    # a vendor cannot use the agents' actions
+    client.force_login(victor)
+    client.post(f"/escalations/vendor-cases/{case.pk}/update/", {"status": "closed", "reference": "", "note": ""})
+    case.refresh_from_db()
+    assert case.status == VendorCaseStatus.OPEN and case.vendor_reference == "INC0042137"
