@@ -22,6 +22,7 @@ class OutboundEmail(models.Model):
         REOPEN = "reopen", "Reopen"
         AGENT_REPLY = "agent_reply", "Agent reply"
         INTERNAL = "internal", "Internal notification"
+        VENDOR = "vendor", "Mail to a vendor"
 
     ticket = models.ForeignKey(
         "tickets.Ticket", null=True, blank=True, on_delete=models.PROTECT, related_name="outbound_emails"

@@ -264,6 +264,13 @@ def ticket_mail_queue(
     subject_t, body_t = template_for(kind, ticket.requester.language or "en")
     context = ticket_context(ticket, signed_by=signed_by, **(extra or {}))
     in_reply_to, references = conversation or conversation_headers(ticket)
+    # what the customer has been told is recorded first: the subscribers of the NOTIFICATION_QUEUED event below
+    # (escalations: an "update overdue" level de-escalates) see the ticket as it is once the mail is queued
+    changes: dict[str, object] = {"last_customer_update_at": now}
+    if kind != OutboundEmail.Kind.ACKNOWLEDGEMENT:
+        changes["status_update_due_since"] = None  # an update was sent: the flag goes
+    if not TicketCommunication.objects.filter(ticket=ticket).update(**changes):
+        TicketCommunication.objects.create(ticket=ticket, **changes)
     outbound = outbound_email_queue(
         ticket=ticket,
         kind=kind,
@@ -279,11 +286,6 @@ def ticket_mail_queue(
         rate_key=rate_key,
         now=now,
     )
-    changes: dict[str, object] = {"last_customer_update_at": now}
-    if kind != OutboundEmail.Kind.ACKNOWLEDGEMENT:
-        changes["status_update_due_since"] = None  # an update was sent: the flag goes
-    if not TicketCommunication.objects.filter(ticket=ticket).update(**changes):
-        TicketCommunication.objects.create(ticket=ticket, **changes)
     return outbound
 
 
@@ -356,10 +358,15 @@ def status_update_send(*, ticket: Ticket, actor, message: str, now: datetime | N
     _require_agent(actor)
     if not (message or "").strip():
         raise DomainError("Write the update for the customer.", details={"message": ["required"]})
-    return ticket_mail_queue(
+    outbound = ticket_mail_queue(
         ticket=ticket, kind=OutboundEmail.Kind.STATUS_UPDATE, automated=False, extra={"message": message.strip()},
         now=now,
     )  # fmt: skip
+    from escalations.services import major_incident_broadcast
+
+    # on a major incident, the update reaches the requesters of every linked child too
+    major_incident_broadcast(ticket=ticket, actor=actor, message=message, now=now)
+    return outbound
 
 
 _REQUIREMENT_CACHE: dict[str, tuple[float, list[str]]] = {}

@@ -130,6 +130,7 @@ USERS = [
     DemoUser("customer", "bob", "Bob", "Bianchi", "bob@globex.example", (Role.CUSTOMER,), org="globex", language="it"),
     DemoUser("customer", "carol", "Carol", "Chen", "carol@acme.example", (Role.CUSTOMER,), org="acme"),
     DemoUser("vendor", "victor", "Victor", "Vendor", "victor@vendor.example", (Role.VENDOR,)),
+    DemoUser("head of IT", "helen", "Helen", "Hughes", "helen@itsm.localhost", (Role.SERVICE_MANAGER,)),
 ]
 
 # Logins printed for `make run`: one per role, and one customer per organization.
@@ -489,6 +490,151 @@ def _make_ticket(rng: random.Random, ref: dict, target: str, now: datetime) -> T
     return ticket
 
 
+def demo_seed_escalations(ref: dict, now: datetime) -> None:
+    """Escalation paths, a vendor with its contract and an open case, a major incident with child incidents (only
+    what is missing), then the escalations the demo history has reached by now."""
+    from escalations.choices import FunctionalMode, ThresholdKind
+    from escalations.models import EscalationPath, MajorIncident, Vendor, VendorCase
+    from escalations.services import (
+        LevelInput,
+        escalation_scan_due,
+        escalation_schedules_rebuild,
+        major_incident_declare,
+        major_incident_link_child,
+        path_save,
+    )
+    from escalations.vendors import contract_save, vendor_case_open, vendor_reply_record, vendor_save
+
+    users, groups = ref["users"], ref["groups"]
+    admin, desk = users["admin"], users["dana"]
+    res = "resolution"
+    if not EscalationPath.objects.filter(name="Critical incidents").exists():
+        path_save(
+            actor=admin,
+            name="Critical incidents",
+            position=10,
+            priorities=["P1"],
+            description="P1: the group manager at once when the first response is late, the Service Managers when "
+            "the customer waits for an update, Infrastructure joins at half the resolution time.",
+            levels=[
+                LevelInput(1, "Group manager", ThresholdKind.AFTER_TARGET, "first_response", duration=timedelta(0),
+                           notify_assignee=True, notify_group_manager=True),
+                LevelInput(2, "Service Manager", ThresholdKind.NO_UPDATE, duration=timedelta(minutes=30),
+                           notify_service_managers=True),
+                LevelInput(3, "Infrastructure joins", ThresholdKind.CLOCK_PERCENT, res, percent=50,
+                           functional_group=groups["infrastructure"], functional_mode=FunctionalMode.ADD,
+                           notify_group_manager=True),
+                LevelInput(4, "Head of IT", ThresholdKind.CLOCK_PERCENT, res, percent=90, contact=users["helen"]),
+            ],
+        )  # fmt: skip
+    if not EscalationPath.objects.filter(name="Standard escalation").exists():
+        path_save(
+            actor=admin,
+            name="Standard escalation",
+            position=100,
+            description="Every other ticket: the group manager at 75% of the resolution time, the Service Managers "
+            "at the breach, the head of IT a working day after it; a ticket reopened twice goes to the manager.",
+            levels=[
+                LevelInput(1, "Group manager", ThresholdKind.CLOCK_PERCENT, res, percent=75,
+                           notify_assignee=True, notify_group_manager=True),
+                LevelInput(2, "Service Manager", ThresholdKind.AFTER_TARGET, res, duration=timedelta(0),
+                           notify_service_managers=True),
+                LevelInput(3, "Head of IT", ThresholdKind.AFTER_TARGET, res, duration=timedelta(hours=8),
+                           contact=users["helen"]),
+                LevelInput(4, "Reopened twice", ThresholdKind.REOPENED, count=2, notify_group_manager=True),
+            ],
+        )  # fmt: skip
+    vendor = Vendor.objects.filter(slug="northwind").first()
+    if vendor is None:
+        vendor = vendor_save(
+            actor=admin,
+            name="Northwind Networks",
+            slug="northwind",
+            support_email="support@vendor.example",
+            email_domains=["vendor.example"],
+            reference_pattern=r"INC\d{7}",
+            contacts=[users["victor"]],
+            notes="VPN concentrators and the WAN routers, under the Gold support contract.",
+        )
+        contract_save(
+            actor=admin,
+            vendor=vendor,
+            name="Gold support",
+            reference="NW-2026-017",
+            calendar=BusinessCalendar.objects.get(name="Office hours Italy"),
+            response_target=2 * H,
+            resolution_target=16 * H,
+        )
+    if not VendorCase.objects.filter(vendor=vendor).exists():
+        ticket = ts.ticket_create(
+            actor=desk,
+            requester=users["alice"],
+            title="VPN concentrator drops every tunnel at the hour",
+            description="Since the firmware update every VPN user is disconnected at :00.",
+            service=Service.objects.get(slug="vpn"),
+            impact=2,
+            urgency=2,
+            now=now - timedelta(hours=30),
+        )
+        case = vendor_case_open(
+            ticket=ticket,
+            vendor=vendor,
+            actor=users["sara"],
+            summary="Your concentrator (serial NW-88231) drops all tunnels every hour since firmware 9.2. Logs "
+            "attached on request; please investigate with priority.",
+            now=now - timedelta(hours=29),
+        )
+        vendor_reply_record(
+            case=case,
+            body="We opened INC0042137 and reproduced it in our lab; a hotfix is being built.",
+            author_name="Victor Vendor",
+            reference="INC0042137",
+            how="mail, matched by our ticket tag",
+            now=now - timedelta(hours=27),
+        )
+    if not MajorIncident.objects.exists():
+        email = Service.objects.get(slug="email")
+        outage = ts.ticket_create(
+            actor=desk,
+            requester=desk,
+            title="Email service down for all users",
+            description="No mail can be sent or received since 08:40; Outlook shows disconnected.",
+            service=email,
+            impact=1,
+            urgency=1,
+            now=now - timedelta(hours=2),
+        )
+        major = major_incident_declare(
+            ticket=outage, actor=desk, summary="No mail for the whole company.", now=now - timedelta(hours=2)
+        )
+        for minutes, who, title in [
+            (100, "alice", "Cannot send mail"),
+            (95, "bob", "Posta non funziona"),
+            (90, "carol", "Outlook says disconnected"),
+            (80, "alice", "Shared mailbox empty"),
+        ]:
+            child = ts.ticket_create(
+                actor=desk, requester=users[who], title=title, service=email, now=now - timedelta(minutes=minutes)
+            )
+            major_incident_link_child(major=major, child=child, actor=desk, now=now - timedelta(minutes=minutes - 1))
+        from communications.services import status_update_send
+
+        # a status update on the major incident: mailed to its requester and to the requesters of its children
+        status_update_send(
+            ticket=outage,
+            actor=desk,
+            message="The mail storage failed over; we are restoring the service. Next update within the hour.",
+            now=now - timedelta(minutes=60),
+        )
+    escalation_schedules_rebuild(now=now)  # tickets made before the paths existed
+    # the beat over the demo history, every 6 hours, so that each level fired when its threshold was crossed
+    at = now - timedelta(days=31)
+    while at < now:
+        escalation_scan_due(now=at)
+        at += timedelta(hours=6)
+    escalation_scan_due(now=now)
+
+
 def demo_seed(*, now: datetime | None = None, target: int = TARGET_TICKETS) -> dict:
     now = now or timezone.now()
     ref = demo_seed_reference_data()
@@ -503,6 +649,8 @@ def demo_seed(*, now: datetime | None = None, target: int = TARGET_TICKETS) -> d
         created += 1
     _deliver_pending_mail(now)
     sla_scan_due(now=now)  # the warnings and breaches of the demo history (the beat keeps it up to date)
+    demo_seed_escalations(ref, now)
+    _deliver_pending_mail(now)
     return {"created": created, "existing": existing, "users": ref["users"]}
 
 

@@ -52,6 +52,12 @@ app.conf.beat_schedule = {
         "task": "communications.tasks.status_updates_due",
         "schedule": crontab(minute="*/5"),
     },
+    # every minute: fire the escalation levels that are due (each once per ticket, level and clock cycle; reads only
+    # the tickets due) and record the vendor targets missed (https://crontab.guru/#*_*_*_*_*)
+    "escalations-scan-due": {
+        "task": "escalations.tasks.escalation_scan_due",
+        "schedule": crontab(minute="*"),
+    },
     # every 5 minutes: give tickets that waited in a group queue (outside hours, nobody free) to a member
     # (https://crontab.guru/#*/5_*_*_*_*)
     "assignment-assign-waiting": {

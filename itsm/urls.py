@@ -17,7 +17,9 @@ urlpatterns = [
     path("classification/", include("classification.urls")),
     path("mail/", include("mail.urls")),
     path("communications/", include("communications.urls")),
+    path("escalations/", include("escalations.urls")),
     path("api/v1/", include("tickets.api.urls")),
+    path("api/v1/", include("escalations.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -192,6 +192,20 @@ def _process(message: InboundMessage, *, raw: bytes, now: datetime, replay: bool
         raise Quarantine(f"the sender address {parsed.from_address!r} is not a valid address") from exc
     if flags.own_address:
         raise Quarantine(f"mail loop: sent from our own address {parsed.from_address}")
+    if not flags.auto_reply:
+        from escalations.vendor_mail import vendor_case_for_message
+
+        # a vendor answering one of its cases (our tag, our thread or its own reference): not the customer's mail
+        match = vendor_case_for_message(
+            from_address=parsed.from_address,
+            from_name=parsed.from_name,
+            subject=parsed.subject,
+            text=_text_of(parsed),
+            message_ids=parsed.references + parsed.in_reply_to,
+        )
+        if match is not None:
+            _vendor_reply(message, parsed, match, now=now)
+            return
 
     ticket, how = mail_threading.find_ticket(
         subject=parsed.subject, in_reply_to=parsed.in_reply_to, references=parsed.references
@@ -410,6 +424,34 @@ def _customer_reply(
         )
         message.reason += "; reopened"
     message.status, message.ticket, message.comment, message.sender = InboundStatus.COMMENT, ticket, comment, contact
+
+
+def _vendor_reply(message: InboundMessage, parsed: ParsedMessage, match, *, now: datetime) -> None:
+    """A vendor's answer on one of its cases: an internal note on the ticket, and the case updated
+    (escalations.vendors.vendor_reply_record)."""
+    from escalations.vendors import vendor_reply_record
+
+    case = match.case
+    files, dropped = _files(parsed)
+    comment = vendor_reply_record(
+        case=case,
+        body=_text_of(parsed),
+        author_name=match.author_name,
+        reference=match.reference,
+        how=f"mail, matched by {match.how}",
+        files=[f for f, _ in files],
+        inbound=message,
+        now=now,
+    )
+    _drop_notes(case.ticket, dropped, now)
+    message.cid_map = _cid_map(list(comment.attachments.order_by("id")), files)
+    message.status, message.ticket, message.comment = InboundStatus.COMMENT, case.ticket, comment
+    message.sender = contact_find_by_email(email=parsed.from_address)
+    case.refresh_from_db(fields=["vendor_reference"])
+    message.reason = (
+        f"vendor reply: {case.vendor.name} case {case.vendor_reference or case.pk} on {case.ticket.number}, "
+        f"matched by {match.how}; kept as an internal note"
+    )
 
 
 def _note(

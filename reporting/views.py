@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 
+from escalations.selectors import vendor_performance
 from reporting.selectors import backlog_overview
 
 
@@ -10,4 +11,6 @@ def overview(request):
     for key in ("by_status", "by_priority", "by_group", "aging"):
         peak = max((n for _, n in data[key]), default=0) or 1
         data[key] = [(label, n, round(100 * n / peak)) for label, n in data[key]]
+    if request.user.has_perm("tickets.manage_configuration"):
+        data["vendor_performance"] = vendor_performance()
     return render(request, "reporting/overview.html", data)

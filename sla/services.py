@@ -250,14 +250,14 @@ def tickets_recompute_bulk(*, ticket_ids: Sequence[int], policy_set: PolicySet, 
     upserts: list[SlaClock] = []
     deletes: list[int] = []
     announce: list[tuple[int, tuple[int | None, str] | None, PolicySpec | None]] = []
-    changed = 0
+    changed_ids: list[int] = []
     for ticket_id in ticket_ids:
         policy, results = replay_clocks(events.get(ticket_id, []), policy_set)
         mine = existing.get(ticket_id, {})
         old = _previous_policy(mine)
         create, update, delete = _diff(ticket_id, results, mine, emitted.get(ticket_id, set()), now)
         if create or update or delete:
-            changed += 1
+            changed_ids.append(ticket_id)
         upserts += create + update
         deletes += delete
         if (old[0] if old else None) != (policy.id if policy else None) and (old or policy):
@@ -270,7 +270,12 @@ def tickets_recompute_bulk(*, ticket_ids: Sequence[int], policy_set: PolicySet, 
         tickets = Ticket.objects.in_bulk([t for t, _, _ in announce])
         for ticket_id, old, policy in announce:
             _policy_event(tickets[ticket_id], old=old, policy=policy, now=now)
-    return changed
+    if changed_ids:
+        from escalations.services import escalation_schedules_refresh
+
+        # the escalation levels of these tickets fall due at other instants now (their clocks moved)
+        escalation_schedules_refresh(ticket_ids=changed_ids, now=now)
+    return len(changed_ids)
 
 
 # --- the beat scan: warnings and breaches, each exactly once ----------------------------------------------

@@ -35,6 +35,8 @@ def _required_services(request):
 def _test_settings(settings, tmp_path):
     """Production settings, minus what needs a TLS proxy or a collectstatic run in front of them."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # a quarter of a second per user with the production hasher: the tests create hundreds of users
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False
     settings.STORAGES = {
         **settings.STORAGES,

@@ -158,6 +158,17 @@ class TicketEventType(models.TextChoices):
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACHED = "sla_breached", "SLA breached"
     SLA_POLICY_APPLIED = "sla_policy_applied", "SLA policy applied"
+    # Escalations (escalations app): a level of the ticket's path fired, or an escalation by hand (functional,
+    # vendor); de-escalation; collaborating groups; vendor cases and their clock; major incidents.
+    ESCALATED = "escalated", "Escalated"
+    DEESCALATED = "deescalated", "De-escalated"
+    COLLABORATION_ADDED = "collaboration_added", "Collaborating group added"
+    COLLABORATION_ENDED = "collaboration_ended", "Collaborating group removed"
+    VENDOR_CASE_OPENED = "vendor_case_opened", "Vendor case opened"
+    VENDOR_CASE_UPDATED = "vendor_case_updated", "Vendor case updated"
+    VENDOR_CASE_BREACHED = "vendor_case_breached", "Vendor target missed"
+    MAJOR_INCIDENT_DECLARED = "major_incident_declared", "Major incident declared"
+    MAJOR_INCIDENT_BROADCAST = "major_incident_broadcast", "Major incident update sent to the affected"
 
 
 # Event kinds a customer sees on their ticket's history (a comment event only when the comment is public;

@@ -35,6 +35,11 @@ def can_decide_resolution(user, ticket: Ticket) -> bool:
 
 
 def can_comment(user, ticket: Ticket, *, internal: bool) -> bool:
+    """Agents always; the customer side (the requester, a CC watcher, the organization's contacts where it
+    shares tickets) publicly while the ticket is not closed. A vendor reads the ticket of its case but answers
+    on the case (escalations), never in the customer's conversation."""
     if can_work(user):
         return True
-    return not internal and ticket.status != TicketStatus.CLOSED
+    if internal or ticket.status == TicketStatus.CLOSED:
+        return False
+    return is_requester_side(user, ticket) or ticket.watchers.filter(pk=user.pk).exists()

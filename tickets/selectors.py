@@ -1,9 +1,10 @@
 """Every read of tickets that a user makes goes through here: visibility is applied in one place.
 
 - Agents with `tickets.view_all_tickets` (Service Desk, Service Manager) see every ticket.
-- Other agents (Resolvers) see tickets of their resolver groups, assigned to them, created by them or
-  watched by them.
+- Other agents (Resolvers) see tickets of their resolver groups (owning, or collaborating after a functional
+  escalation), assigned to them, created by them or watched by them.
 - Customers see tickets they requested or watch, and their organization's when it shares tickets.
+- Vendors' contacts see the tickets of their vendor's cases (without internal notes, as customers do).
 - Anyone else sees nothing. A ticket you may not see does not exist for you (404)."""
 
 from dataclasses import dataclass
@@ -44,10 +45,25 @@ def ticket_visible_qs(*, user) -> QuerySet[Ticket]:
     watched = Ticket.watchers.through.objects.filter(user_id=user.pk).values("ticket_id")
     visible = Q(requester_id=user.pk) | Q(pk__in=watched)
     if user_is_agent(user):
+        from escalations.models import TicketCollaboration
+
         groups = ResolverGroupMembership.objects.filter(user_id=user.pk).values("group_id")
-        visible |= Q(assignee_id=user.pk) | Q(resolver_group_id__in=groups) | Q(created_by_id=user.pk)
-    elif user.organization_id and user.organization.share_tickets:
+        collaborating = TicketCollaboration.objects.filter(group_id__in=groups, removed_at__isnull=True)
+        visible |= (
+            Q(assignee_id=user.pk)
+            | Q(resolver_group_id__in=groups)
+            | Q(created_by_id=user.pk)
+            | Q(pk__in=collaborating.values("ticket_id"))
+        )
+        return Ticket.objects.filter(visible)
+    if user.organization_id and user.organization.share_tickets:
         visible |= Q(organization_id=user.organization_id)
+    from escalations.selectors import user_is_vendor, vendor_ids_for_user
+
+    if user_is_vendor(user):
+        from escalations.models import VendorCase
+
+        visible |= Q(pk__in=VendorCase.objects.filter(vendor_id__in=vendor_ids_for_user(user)).values("ticket_id"))
     return Ticket.objects.filter(visible)
 
 

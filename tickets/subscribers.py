@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 SUBSCRIBERS: list[str] = [
     "sla.services.sla_on_ticket_event",  # SLA clocks follow the ticket's history
     "communications.subscribers.on_ticket_event",
+    "escalations.subscribers.on_ticket_event",  # after the SLA clocks: escalation schedule, de-escalation
 ]
 
 

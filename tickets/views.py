@@ -171,6 +171,9 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         "can_decide": permissions.can_decide_resolution(user, ticket),
         "acceptance_deadline": acceptance_deadline(ticket),
         "clocks": ticket_clock_views(ticket),
+        # agents always; the customer side while the ticket is open (a vendor reads, it answers on its case)
+        "can_reply": agent
+        or (ticket.status != TicketStatus.CANCELLED and permissions.can_comment(user, ticket, internal=False)),
     }
     if agent:
         context.update(

@@ -5,6 +5,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.escalations.conftest import (  # noqa: F401 - fixtures of the escalation pages' test
+    group_manager,
+    head_of_it,
+    hierarchy,
+    network,
+    office,
+    standard,
+    vendor,
+    victor,
+)
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 CHROMIUM = os.environ.get("ITSM_CHROMIUM", "/usr/bin/chromium")

@@ -91,4 +91,50 @@ def event_summary(event) -> str:
         old, new = (d.get("from") or {}).get("name"), (d.get("to") or {}).get("name")
         text = f"SLA policy {old or 'none'} → {new or 'none'}"
         return text + (f"; {d['note']}" if new and d.get("note") else "")
+    if t in _ESCALATION_SUMMARIES:
+        return _ESCALATION_SUMMARIES[t](d)
     return TicketEventType(t).label if t in TicketEventType.values else t
+
+
+def _escalated(d) -> str:
+    if d.get("level"):
+        return f"escalated to level {d['level']} ({d.get('level_name', '')}): {d.get('threshold', '')}"
+    if d.get("functional"):
+        f = d["functional"]
+        verb = "moved to" if f.get("mode") == "move" else "added"
+        return f"escalated by hand: {verb} {_name(f.get('group'))} ({d.get('reason', '')})"
+    if d.get("vendor"):
+        return f"escalated to the vendor {_name(d['vendor'])}"
+    return "escalated"
+
+
+def _deescalated(d) -> str:
+    from escalations.choices import DEESCALATION_REASONS
+
+    items = d.get("escalations") or []
+    reasons = sorted({DEESCALATION_REASONS.get(i.get("reason") or d.get("reason"), "") for i in items} - {""})
+    labels = ", ".join(i.get("label") or f"level {i.get('level')}" for i in items)
+    return f"de-escalated {labels}" + (f": {'; '.join(reasons)}" if reasons else "")
+
+
+def _vendor_case(verb: str):
+    def summary(d) -> str:
+        ref = f" {d['reference']}" if d.get("reference") else ""
+        return f"vendor case {verb} with {_name(d.get('vendor'))}{ref}"
+
+    return summary
+
+
+_ESCALATION_SUMMARIES = {
+    TicketEventType.ESCALATED: _escalated,
+    TicketEventType.DEESCALATED: _deescalated,
+    TicketEventType.COLLABORATION_ADDED: lambda d: f"added {_name(d.get('group'))} as collaborating: {d.get('reason')}",
+    TicketEventType.COLLABORATION_ENDED: lambda d: f"ended the collaboration of {_name(d.get('group'))}",
+    TicketEventType.VENDOR_CASE_OPENED: _vendor_case("opened"),
+    TicketEventType.VENDOR_CASE_UPDATED: _vendor_case("updated"),
+    TicketEventType.VENDOR_CASE_BREACHED: lambda d: f"{_name(d.get('vendor'))} missed its {d.get('target')} target",
+    TicketEventType.MAJOR_INCIDENT_DECLARED: lambda d: f"declared a major incident: {d.get('summary', '')}",
+    TicketEventType.MAJOR_INCIDENT_BROADCAST: lambda d: (
+        f"status update sent to the requesters of the child incidents ({d.get('mails', 0)} mails)"
+    ),
+}
