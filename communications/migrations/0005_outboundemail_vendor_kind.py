@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('communications', '0004_default_templates'),
+        ("communications", "0004_default_templates"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboundemail',
-            name='kind',
-            field=models.CharField(choices=[('acknowledgement', 'Acknowledgement'), ('status_update', 'Status update'), ('info_request', 'Request for information'), ('resolution_notice', 'Resolution notice'), ('closure', 'Closure'), ('reopen', 'Reopen'), ('agent_reply', 'Agent reply'), ('internal', 'Internal notification'), ('vendor', 'Mail to a vendor')], max_length=32),
+            model_name="outboundemail",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("acknowledgement", "Acknowledgement"),
+                    ("status_update", "Status update"),
+                    ("info_request", "Request for information"),
+                    ("resolution_notice", "Resolution notice"),
+                    ("closure", "Closure"),
+                    ("reopen", "Reopen"),
+                    ("agent_reply", "Agent reply"),
+                    ("internal", "Internal notification"),
+                    ("vendor", "Mail to a vendor"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -4,15 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0005_ticket_group_hops'),
+        ("tickets", "0005_ticket_group_hops"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ticketevent',
-            name='event_type',
-            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Fields changed'), ('status_changed', 'Status changed'), ('assigned', 'Assignment changed'), ('comment_added', 'Comment added'), ('attachment_added', 'Attachment added'), ('link_added', 'Link added'), ('link_removed', 'Link removed'), ('watcher_added', 'Watcher added'), ('watcher_removed', 'Watcher removed'), ('notification_queued', 'Notification queued'), ('notification_sent', 'Notification sent'), ('notification_failed', 'Notification failed'), ('resolution_accepted', 'Resolution accepted'), ('resolution_rejected', 'Resolution rejected'), ('notification_suppressed', 'Notification not sent'), ('status_update_due', 'Status update due'), ('mail_received', 'Mail received'), ('sla_warning', 'SLA warning'), ('sla_breached', 'SLA breached'), ('sla_policy_applied', 'SLA policy applied'), ('escalated', 'Escalated'), ('deescalated', 'De-escalated'), ('collaboration_added', 'Collaborating group added'), ('collaboration_ended', 'Collaborating group removed'), ('vendor_case_opened', 'Vendor case opened'), ('vendor_case_updated', 'Vendor case updated'), ('vendor_case_breached', 'Vendor target missed'), ('major_incident_declared', 'Major incident declared'), ('major_incident_broadcast', 'Major incident update sent to the affected')], max_length=40),
+            model_name="ticketevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("updated", "Fields changed"),
+                    ("status_changed", "Status changed"),
+                    ("assigned", "Assignment changed"),
+                    ("comment_added", "Comment added"),
+                    ("attachment_added", "Attachment added"),
+                    ("link_added", "Link added"),
+                    ("link_removed", "Link removed"),
+                    ("watcher_added", "Watcher added"),
+                    ("watcher_removed", "Watcher removed"),
+                    ("notification_queued", "Notification queued"),
+                    ("notification_sent", "Notification sent"),
+                    ("notification_failed", "Notification failed"),
+                    ("resolution_accepted", "Resolution accepted"),
+                    ("resolution_rejected", "Resolution rejected"),
+                    ("notification_suppressed", "Notification not sent"),
+                    ("status_update_due", "Status update due"),
+                    ("mail_received", "Mail received"),
+                    ("sla_warning", "SLA warning"),
+                    ("sla_breached", "SLA breached"),
+                    ("sla_policy_applied", "SLA policy applied"),
+                    ("escalated", "Escalated"),
+                    ("deescalated", "De-escalated"),
+                    ("collaboration_added", "Collaborating group added"),
+                    ("collaboration_ended", "Collaborating group removed"),
+                    ("vendor_case_opened", "Vendor case opened"),
+                    ("vendor_case_updated", "Vendor case updated"),
+                    ("vendor_case_breached", "Vendor target missed"),
+                    ("major_incident_declared", "Major incident declared"),
+                    ("major_incident_broadcast", "Major incident update sent to the affected"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
