@@ -20,11 +20,6 @@ from tickets.models import Ticket, TicketEvent
 from tickets.subscribers import subscribers
 
 GENESIS_HASH = "0" * 64
-# The chain head (seq, hash) this Ticket instance last wrote or was created with. Only valid while the
-# instance holds the row lock in the current service: tickets.services._lock forgets it whenever it reloads
-# the row, so the next event reads the head from the database again. A stale head cannot fork the chain:
-# the (ticket, seq) unique constraint refuses it.
-CHAIN_HEAD = "_event_chain_head"
 SYSTEM_ACTOR_NAME = "System"
 
 
@@ -77,16 +72,19 @@ def event_write(
     data: dict[str, Any] | None = None,
     is_public: bool | None = None,
     now: datetime | None = None,
+    first: bool = False,
 ) -> TicketEvent:
-    """Append one event to the ticket's chain. Call inside the service's transaction, after locking."""
+    """Append one event to the ticket's chain. Call inside the service's transaction, after locking.
+    `first`: the ticket was inserted in this transaction, so the chain starts here (no read of its head)."""
     if event_type not in TicketEventType.values:
         raise ValueError(f"Unknown ticket event type {event_type!r}")
     data = normalize_data(data or {})
     if is_public is None:
         is_public = event_type in CUSTOMER_VISIBLE_EVENTS
     created_at = (now or timezone.now()).astimezone(UTC)
-    last = getattr(ticket, CHAIN_HEAD, None)
-    if last is None:
+    if first:  # the ticket was inserted in this very transaction: it has no event yet
+        last = None
+    else:
         last = TicketEvent.objects.filter(ticket=ticket).order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     actor_id = actor.pk if actor is not None else None
@@ -113,7 +111,6 @@ def event_write(
         hash=chain_hash(prev_hash, content),
     )
     event.save()
-    setattr(ticket, CHAIN_HEAD, (seq, event.hash))  # before the subscribers, which may append through it
     for handler in subscribers():
         handler(event)
     return event

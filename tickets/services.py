@@ -39,7 +39,7 @@ from tickets.choices import (
     TicketType,
 )
 from tickets.closure import closure_unmet
-from tickets.events import CHAIN_HEAD, GENESIS_HASH, event_write
+from tickets.events import event_write
 from tickets.exceptions import (
     AttachmentRejected,
     ClosureBlocked,
@@ -82,7 +82,6 @@ def _lock(ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
     """Reload the ticket under a row lock (PostgreSQL `SELECT ... FOR UPDATE`; on SQLite the IMMEDIATE
     transaction already holds the database's write lock) and check the caller's version."""
     ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
-    ticket.__dict__.pop(CHAIN_HEAD, None)  # the audit chain's head is read again from the database
     if expected_version is not None and int(expected_version) != ticket.version:
         raise StaleVersion(ticket.number, int(expected_version), ticket.version)
     return ticket
@@ -240,7 +239,6 @@ def ticket_create(
     _validate(ticket)
     ticket.number = _next_number(ticket_type)
     ticket.save(force_insert=True)
-    setattr(ticket, CHAIN_HEAD, (0, GENESIS_HASH))  # a new ticket: no event yet, nothing to read back
     watcher_list = [w for w in watchers if w.pk != requester.pk]
     if watcher_list:
         ticket.watchers.add(*watcher_list)
@@ -249,6 +247,7 @@ def ticket_create(
         event_type=TicketEventType.CREATED,
         actor=actor,
         now=now,
+        first=True,
         data={
             "number": ticket.number,
             "title": ticket.title,
