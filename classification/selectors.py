@@ -34,8 +34,8 @@ def category_list(*, service=None, active_only: bool = True) -> QuerySet[Categor
 
 def priority_tables() -> PriorityTables:
     """Both tables as stored (cells missing from the database take the defaults of priority.py)."""
-    matrix = {(c.impact, c.urgency): c.priority for c in PriorityMatrixCell.objects.all()}
-    shifts = {a.criticality: a.shift for a in CriticalityAdjustment.objects.all()}
+    matrix = {(i, u): p for i, u, p in PriorityMatrixCell.objects.values_list("impact", "urgency", "priority")}
+    shifts = dict(CriticalityAdjustment.objects.values_list("criticality", "shift"))
     return PriorityTables.build(matrix, shifts)
 
 

@@ -354,18 +354,20 @@ def _escalations_of(ticket_ids: Sequence[int]) -> tuple[dict[int, set[tuple[int,
     return fired, active
 
 
-def _process(tickets: Sequence[Ticket], *, now: datetime, fire: bool) -> int:
+def _process(tickets: Sequence[Ticket], *, now: datetime, fire: bool, new: bool = False) -> int:
     """De-escalate what no longer stands, fire what is due (when `fire`), store each ticket's next check.
-    The caller holds the tickets' row locks. Returns how many levels fired."""
+    The caller holds the tickets' row locks. `new`: the tickets were created in this transaction (no
+    escalation or schedule of theirs exists yet). Returns how many levels fired."""
     if not tickets:
         return 0
     paths = path_set_load()
     ids = [t.pk for t in tickets]
-    fired_keys, active = _escalations_of(ids)
+    fired_keys, active = ({}, {}) if new else _escalations_of(ids)
     if not paths and not any(active.values()) and not fire:
-        EscalationSchedule.objects.filter(ticket_id__in=ids, next_check_at__isnull=False).update(
-            next_check_at=None, path=None, updated_at=now
-        )
+        if not new:
+            EscalationSchedule.objects.filter(ticket_id__in=ids, next_check_at__isnull=False).update(
+                next_check_at=None, path=None, updated_at=now
+            )
         return 0
     states = ticket_states(tickets)
     schedules: list[EscalationSchedule] = []
@@ -422,7 +424,9 @@ def _process(tickets: Sequence[Ticket], *, now: datetime, fire: bool) -> int:
     return fired
 
 
-def escalation_ticket_refresh(*, ticket: Ticket, now: datetime | None = None, check_soon: bool = False) -> None:
+def escalation_ticket_refresh(
+    *, ticket: Ticket, now: datetime | None = None, check_soon: bool = False, new: bool = False
+) -> None:
     """Recompute one ticket's schedule and de-escalate what no longer stands (the ticket subscriber calls this
     inside the ticket's transaction, under its lock). With `check_soon`, a level that is due already is
     checked right after commit (an SLA warning or breach, an overdue update, a reopen) instead of at the next
@@ -430,7 +434,7 @@ def escalation_ticket_refresh(*, ticket: Ticket, now: datetime | None = None, ch
     if ticket.pk in _firing_ids():
         return
     now = _now(now)
-    _process([ticket], now=now, fire=False)
+    _process([ticket], now=now, fire=False, new=new)
     if check_soon:
         due = EscalationSchedule.objects.filter(ticket=ticket, next_check_at__lte=now).exists()
         if due:

@@ -31,20 +31,20 @@ PATH_FIELDS = frozenset({"priority", "ticket_type", "service", "organization"})
 CUSTOMER_UPDATE_KINDS = frozenset({"status_update", "info_request", "resolution_notice", "agent_reply", "reopen"})
 
 
-def on_ticket_event(event) -> None:
+def _relevant(event) -> bool:
     kind = event.event_type
     if kind in OWN_EVENTS:
-        return
+        return False
     data = event.data or {}
     if kind == E.UPDATED and not (set(data.get("changes") or {}) & PATH_FIELDS):
-        return
+        return False
     if kind == E.COMMENT_ADDED and not data.get("public"):
-        return
+        return False
     if kind == E.ASSIGNED and "resolver_group" not in data:
-        return
+        return False
     if kind == E.NOTIFICATION_QUEUED and data.get("kind") not in CUSTOMER_UPDATE_KINDS:
-        return
-    if kind not in (
+        return False
+    return kind in (
         E.CREATED,
         E.UPDATED,
         E.STATUS_CHANGED,
@@ -55,9 +55,19 @@ def on_ticket_event(event) -> None:
         E.SLA_BREACHED,
         E.SLA_POLICY_APPLIED,
         E.STATUS_UPDATE_DUE,
-    ):
+    )
+
+
+def on_ticket_events(ticket, events) -> None:
+    """Settling subscriber: one refresh of the ticket's escalations per change."""
+    relevant = [e for e in events if _relevant(e)]
+    if not relevant:
         return
     from escalations.services import escalation_ticket_refresh
 
-    reopen = kind == E.STATUS_CHANGED and "reopen_count" in data
-    escalation_ticket_refresh(ticket=event.ticket, now=event.created_at, check_soon=kind in CHECK_SOON or reopen)
+    check_soon = any(
+        e.event_type in CHECK_SOON or (e.event_type == E.STATUS_CHANGED and "reopen_count" in (e.data or {}))
+        for e in relevant
+    )
+    new = events[0].event_type == E.CREATED and events[0].seq == 1
+    escalation_ticket_refresh(ticket=ticket, now=relevant[-1].created_at, check_soon=check_soon, new=new)

@@ -55,15 +55,20 @@ def _body_reference(vendor: Vendor, text: str) -> str:
     return reference_in(vendor.reference_pattern, (text or "")[:BODY_SCAN_CHARS])
 
 
-def vendor_for_sender(address: str) -> tuple[Vendor | None, str]:
-    """(vendor, sender's name) of a mail address: a contact of an active vendor, or one of its domains."""
+_UNKNOWN = object()
+
+
+def vendor_for_sender(address: str, *, user=_UNKNOWN) -> tuple[Vendor | None, str]:
+    """(vendor, sender's name) of a mail address: a contact of an active vendor, or one of its domains.
+    `user`: the contact of that address when the caller looked it up already (None: there is none)."""
     from accounts.roles import Role, user_role_names
     from accounts.selectors import contact_find_by_email
 
     address = (address or "").strip().lower()
     if not address:
         return None, ""
-    user = contact_find_by_email(email=address)
+    if user is _UNKNOWN:
+        user = contact_find_by_email(email=address)
     if user is not None and user.is_active and Role.VENDOR in user_role_names(user):
         vendor = user.vendors.filter(is_active=True).order_by("pk").first()
         if vendor is not None:
@@ -76,10 +81,11 @@ def vendor_for_sender(address: str) -> tuple[Vendor | None, str]:
 
 
 def vendor_case_for_message(
-    *, from_address: str, from_name: str, subject: str, text: str, message_ids: list[str]
+    *, from_address: str, from_name: str, subject: str, text: str, message_ids: list[str], sender=_UNKNOWN
 ) -> VendorMatch | None:
-    """The case a vendor's message answers, or None (see the module's docstring)."""
-    vendor, name = vendor_for_sender(from_address)
+    """The case a vendor's message answers, or None (see the module's docstring). `sender`: the contact of
+    `from_address` when the caller knows it already."""
+    vendor, name = vendor_for_sender(from_address, user=sender)
     if vendor is None:
         return None
     name = from_name or name or from_address

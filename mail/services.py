@@ -192,6 +192,7 @@ def _process(message: InboundMessage, *, raw: bytes, now: datetime, replay: bool
         raise Quarantine(f"the sender address {parsed.from_address!r} is not a valid address") from exc
     if flags.own_address:
         raise Quarantine(f"mail loop: sent from our own address {parsed.from_address}")
+    contact = contact_find_by_email(email=parsed.from_address)
     if not flags.auto_reply:
         from escalations.vendor_mail import vendor_case_for_message
 
@@ -202,6 +203,7 @@ def _process(message: InboundMessage, *, raw: bytes, now: datetime, replay: bool
             subject=parsed.subject,
             text=_text_of(parsed),
             message_ids=parsed.references + parsed.in_reply_to,
+            sender=contact,
         )
         if match is not None:
             _vendor_reply(message, parsed, match, now=now)
@@ -210,7 +212,6 @@ def _process(message: InboundMessage, *, raw: bytes, now: datetime, replay: bool
     ticket, how = mail_threading.find_ticket(
         subject=parsed.subject, in_reply_to=parsed.in_reply_to, references=parsed.references
     )
-    contact = contact_find_by_email(email=parsed.from_address)
     if contact is not None and not contact.is_active:
         raise Quarantine(f"the sender {parsed.from_address} is a deactivated user")
     if ticket is None:

@@ -179,16 +179,16 @@ def sla_ticket_recompute(
     policy_set: PolicySet | None = None,
     announce: bool = True,
     now: datetime | None = None,
-    created: TicketEvent | None = None,
+    history: list[ReplayEvent] | None = None,
 ) -> dict[str, ClockResult]:
     """Replay the ticket's clocks from its events and store them. Call with the ticket's row lock held (every
     ticket service holds it when its subscribers run). `announce` writes an SLA_POLICY_APPLIED event when the
-    policy that applies changed. `created`: the ticket was just created and this is its first event, so its
-    history is that event alone and it has no clocks yet (nothing to read back)."""
+    policy that applies changed. `history`: the ticket was created in the change being settled, so these are
+    all its events and it has no clocks yet (nothing to read back)."""
     now = now or timezone.now()
     policy_set = policy_set if policy_set is not None else policy_set_load()
-    if created is not None:
-        events = [ReplayEvent(created.event_type, created.created_at, created.data, created.actor_id)]
+    if history is not None:
+        events = [e for e in history if e.event_type in CLOCK_EVENT_TYPES]
         existing: dict[str, SlaClock] = {}
         emitted: set[tuple] = set()
     else:
@@ -209,33 +209,43 @@ def sla_ticket_recompute(
     return results
 
 
-def sla_on_ticket_event(event: TicketEvent) -> None:
-    """Subscriber (tickets/subscribers.py): keep the ticket's clocks in step with its history."""
+def _moves_clocks(event: TicketEvent) -> bool:
     kind = event.event_type
     if kind not in CLOCK_EVENT_TYPES:
-        return  # includes our own SLA_* events: no loop
+        return False  # includes our own SLA_* events: no loop
     data = event.data or {}
     if kind == TicketEventType.UPDATED and not (set(data.get("changes") or {}) & (POLICY_FIELDS | {"requester"})):
-        return
+        return False
     if kind == TicketEventType.COMMENT_ADDED and not data.get("public"):
-        return
+        return False
     if kind == TicketEventType.STATUS_CHANGED and {data.get("from"), data.get("to")} <= RUNNING_STATUSES:
-        return  # e.g. New -> Assigned: every clock keeps running exactly as before
-    first = kind == TicketEventType.CREATED and event.seq == 1
+        return False  # e.g. New -> Assigned: every clock keeps running exactly as before
+    return True
+
+
+def sla_on_ticket_events(ticket: Ticket, events: list[TicketEvent]) -> None:
+    """Settling subscriber (tickets/subscribers.py): keep the ticket's clocks in step with its history, once
+    per change whatever the number of events it wrote."""
+    relevant = [e for e in events if _moves_clocks(e)]
+    if not relevant:
+        return
+    # A change that created the ticket holds its whole history in memory: nothing to read back.
+    new = events[0].event_type == TicketEventType.CREATED and events[0].seq == 1
+    history = [ReplayEvent(e.event_type, e.created_at, e.data, e.actor_id) for e in events] if new else None
     try:
         # No savepoint needed: a CalendarError is raised while computing (compiling a calendar, replaying),
         # before anything is written.
         sla_ticket_recompute(
-            ticket=event.ticket,
-            announce=kind != TicketEventType.CREATED,
-            now=event.created_at or timezone.now(),
-            created=event if first else None,
+            ticket=ticket,
+            announce=not new,
+            now=relevant[-1].created_at or timezone.now(),
+            history=history,
         )
     except CalendarError:
         # A calendar that no longer compiles (e.g. a holidays-package upgrade dropped its region) must not stop
         # the desk from working tickets: the change is saved, the clocks wait for the calendar to be fixed
         # (saving it recomputes them).
-        logger.exception("SLA clocks of ticket %s not recomputed: its calendar is unusable", event.ticket_id)
+        logger.exception("SLA clocks of ticket %s not recomputed: its calendar is unusable", ticket.pk)
 
 
 def tickets_recompute_bulk(*, ticket_ids: Sequence[int], policy_set: PolicySet, now: datetime | None = None) -> int:

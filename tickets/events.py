@@ -15,9 +15,10 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from itsm.lib.transactions import current_scope, settle_later
 from tickets.choices import CUSTOMER_VISIBLE_EVENTS, TicketEventType
 from tickets.models import Ticket, TicketEvent
-from tickets.subscribers import subscribers
+from tickets.subscribers import settling_subscribers, subscribers
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR_NAME = "System"
@@ -113,4 +114,25 @@ def event_write(
     event.save()
     for handler in subscribers():
         handler(event)
+    _settle_later(event)
     return event
+
+
+def _settle_later(event: TicketEvent) -> None:
+    """Queue the event for the settling subscribers, which run once per ticket at the end of the change."""
+    scope = current_scope()
+    if scope is None:
+        for handler in settling_subscribers():
+            handler(event.ticket, [event])
+        return
+    key = ("ticket-events", event.ticket_id)
+    batch = scope.data.setdefault(key, [])
+    batch.append(event)
+
+    def settle() -> None:
+        events = scope.data.pop(key, [])
+        if events:
+            for handler in settling_subscribers():
+                handler(events[-1].ticket, events)
+
+    settle_later(key, settle)

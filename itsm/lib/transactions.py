@@ -1,24 +1,78 @@
-"""`service_atomic`: the transaction boundary of a service function.
+"""Transaction boundaries of services, and work settled once at the end of a change.
 
-A service called from outside any service (a view, a task, a command, a test) runs in `transaction.atomic()`:
-its own transaction, or a savepoint when the caller already holds one, so the caller can catch the service's
-error and carry on. A service called by another service runs in the caller's transaction without a savepoint
-of its own (`savepoint=False`): an error rolls back to the nearest enclosing savepoint, which is what
-happens anyway since services do not catch each other's errors. Where one must (retry another way, quarantine
-a message), the caller opens its own `with transaction.atomic():` around the call. This saves two round
-trips (SAVEPOINT, RELEASE) for every nested service call on the hot paths (a mail taken in makes a dozen)."""
+`service_atomic` is the decorator of a service function. A service called from outside any service (a view,
+a task, a command, a test) runs in `transaction.atomic()`: its own transaction, or a savepoint when the caller
+already holds one, so the caller can catch the service's error and carry on. A service called by another
+service runs in the caller's transaction without a savepoint of its own (`savepoint=False`): an error rolls back
+to the nearest enclosing savepoint, which is what happens anyway since services do not catch each other's
+errors. Where one must (retry another way, quarantine a message), the caller opens its own
+`with transaction.atomic():` around the call. This saves two round trips (SAVEPOINT, RELEASE) for every nested
+service call on the hot paths.
+
+`settle_later(key, callback)` registers work to run once when the outermost service call (or `service_scope`)
+ends successfully, still inside its transaction: the ticket events a change writes are settled together
+(tickets/events.py), so derived state (SLA clocks, escalation schedules) is computed once per change, not once
+per event. Outside any service the callback runs at once."""
 
 import functools
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import transaction
 
 F = TypeVar("F", bound=Callable)
 
+MAX_SETTLE_ROUNDS = 20
+
+
+class _Scope:
+    def __init__(self) -> None:
+        self.callbacks: dict[Any, Callable[[], None]] = {}
+        self.data: dict[Any, Any] = {}
+
+    def settle(self) -> None:
+        """Run the registered callbacks in order; callbacks may register more (settled in further rounds)."""
+        for _ in range(MAX_SETTLE_ROUNDS):
+            if not self.callbacks:
+                return
+            callbacks, self.callbacks = self.callbacks, {}
+            for callback in callbacks.values():
+                callback()
+        raise RuntimeError("Settling a change did not converge (subscribers keep producing work).")
+
+
 _depth: ContextVar[int] = ContextVar("itsm_service_depth", default=0)
+_scope: ContextVar[_Scope | None] = ContextVar("itsm_service_scope", default=None)
+
+
+def current_scope() -> _Scope | None:
+    return _scope.get()
+
+
+def settle_later(key: Any, callback: Callable[[], None]) -> None:
+    """Run `callback` once at the end of the current change (once per key), or now outside any service."""
+    scope = _scope.get()
+    if scope is None:
+        callback()
+    else:
+        scope.callbacks.setdefault(key, callback)
+
+
+@contextmanager
+def _outermost():
+    """Open a settling scope if none is open; settle it when the block ends without an error."""
+    if _scope.get() is not None:
+        yield
+        return
+    scope = _Scope()
+    token = _scope.set(scope)
+    try:
+        yield
+        scope.settle()
+    finally:
+        _scope.reset(token)
 
 
 def service_atomic(func: F) -> F:
@@ -27,7 +81,7 @@ def service_atomic(func: F) -> F:
         depth = _depth.get()
         token = _depth.set(depth + 1)
         try:
-            with transaction.atomic(savepoint=depth == 0):
+            with transaction.atomic(savepoint=depth == 0), _outermost():
                 return func(*args, **kwargs)
         finally:
             _depth.reset(token)
@@ -38,19 +92,11 @@ def service_atomic(func: F) -> F:
 @contextmanager
 def service_scope():
     """Mark a block that already opened its own savepoint and catches errors there (mail intake's
-    quarantine): the services it calls behave as nested services, without savepoints of their own."""
+    quarantine): the services it calls behave as nested services, without savepoints of their own, and the
+    block's changes are settled when it ends. Use inside `transaction.atomic()`."""
     token = _depth.set(_depth.get() + 1)
     try:
-        yield
-    finally:
-        _depth.reset(token)
-
-
-def run_outside_services(func: Callable, *args, **kwargs):
-    """Call `func` as if no service were running (used by code that must catch a service's error and go
-    on inside a service: it gets its savepoint back)."""
-    token = _depth.set(0)
-    try:
-        return func(*args, **kwargs)
+        with _outermost():
+            yield
     finally:
         _depth.reset(token)
