@@ -1,8 +1,10 @@
 """Reads of classification: the rules in order, categories, the priority tables and why a ticket has its
 priority."""
 
+import threading
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import Coalesce
 
@@ -37,6 +39,37 @@ def priority_tables() -> PriorityTables:
     matrix = {(i, u): p for i, u, p in PriorityMatrixCell.objects.values_list("impact", "urgency", "priority")}
     shifts = dict(CriticalityAdjustment.objects.values_list("criticality", "shift"))
     return PriorityTables.build(matrix, shifts)
+
+
+_intake_cache: dict = {}
+_intake_lock = threading.Lock()
+
+
+def _intake_stamp() -> tuple:
+    """Changes whenever a rule, a matrix cell or a criticality adjustment is added, edited or deleted (each
+    row's updated_at moves on save). One query."""
+    parts = []
+    for model in (ClassificationRule, PriorityMatrixCell, CriticalityAdjustment):
+        t = model._meta.db_table
+        parts.append(f"(SELECT COUNT(*) FROM {t}), (SELECT SUM(id) FROM {t}), (SELECT MAX(updated_at) FROM {t})")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        return tuple(cursor.fetchone())
+
+
+def intake_configuration() -> tuple[tuple[ClassificationRule, ...], PriorityTables]:
+    """What classifying a new ticket reads: the active rules in order (their own rows only: what a rule sets
+    is read fresh by its id) and the priority tables. Kept in this process until any of them changes, so a
+    ticket costs one small query instead of a load of the rules and both tables."""
+    stamp = _intake_stamp()
+    cached = _intake_cache.get("config")
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    rules = tuple(ClassificationRule.objects.filter(is_active=True).order_by("position", "id"))
+    result = (rules, priority_tables())
+    with _intake_lock:
+        _intake_cache["config"] = (stamp, result)
+    return result
 
 
 def priority_explain(*, impact: int, urgency: int, service=None, tables: PriorityTables | None = None):

@@ -24,9 +24,9 @@ from django.db import transaction
 from accounts.models import Organization, User
 from catalog.models import ResolverGroup, Service
 from classification.models import Category, ClassificationRule, CriticalityAdjustment, PriorityMatrixCell
-from classification.priority import CRITICALITIES, IMPACTS, MAX_SHIFT, PRIORITIES, URGENCIES
+from classification.priority import CRITICALITIES, IMPACTS, MAX_SHIFT, PRIORITIES, URGENCIES, PriorityTables
 from classification.rules import RequestFacts, compile_pattern, first_match
-from classification.selectors import priority_tables, rule_list
+from classification.selectors import intake_configuration, priority_tables
 from itsm.lib.config_audit import config_change_log, describe_changes
 from itsm.lib.errors import DomainError, PermissionDenied
 from tickets.choices import Channel, TicketType
@@ -58,6 +58,7 @@ class Classification:
     category: Category | None = None
     rule: ClassificationRule | None = None
     decided: tuple[str, ...] = field(default=())
+    tables: PriorityTables | None = None  # the priority tables read with the rules
 
 
 def classify(
@@ -71,7 +72,8 @@ def classify(
     body: str = "",
     form: str = "",
 ) -> Classification:
-    """Run the active rules in order; the first that matches decides. One query."""
+    """Run the active rules in order; the first that matches decides. One small query while the rules and
+    the priority tables are unchanged (selectors.intake_configuration)."""
     facts = RequestFacts(
         channel=channel,
         mailbox_key=mailbox_key or "",
@@ -82,9 +84,10 @@ def classify(
         body=body or "",
         form=form or "",
     )
-    rule = first_match(rule_list(active_only=True), facts)
+    rules, tables = intake_configuration()
+    rule = first_match(rules, facts)
     if rule is None:
-        return Classification()
+        return Classification(tables=tables)
     decided = tuple(
         name
         for name, value in (
@@ -95,13 +98,18 @@ def classify(
         )
         if value
     )
+
+    def fresh(model, pk):  # the rule row is shared by this process: its related rows are read, not cached
+        return model.objects.filter(pk=pk).first() if pk else None
+
     return Classification(
         ticket_type=rule.set_ticket_type or None,
-        service=rule.set_service,
-        resolver_group=rule.set_resolver_group,
-        category=rule.set_category,
+        service=fresh(Service, rule.set_service_id),
+        resolver_group=fresh(ResolverGroup, rule.set_resolver_group_id),
+        category=fresh(Category, rule.set_category_id),
         rule=rule,
         decided=decided,
+        tables=tables,
     )
 
 

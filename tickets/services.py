@@ -216,7 +216,7 @@ def ticket_create(
         resolver_group = intake.default_resolver_group
         defaults.append("resolver_group")
     ticket_type = ticket_type or TicketType.INCIDENT
-    computed = priority_explain(impact=impact, urgency=urgency, service=service)
+    computed = priority_explain(impact=impact, urgency=urgency, service=service, tables=found.tables)
     chosen = decide_priority(computed=computed, requested=priority or None, reason=priority_override_reason)
     ticket = Ticket(
         ticket_type=ticket_type,

@@ -200,3 +200,18 @@ def test_bad_rules_are_refused_with_the_reason(catalogue, manager, desk):
 def test_a_huge_body_is_searched_only_up_to_the_limit(rules):
     body = "x " * 20_000 + "vpn"
     assert classify(channel=Channel.EMAIL, subject="", body=body).rule is None
+
+
+def test_classifying_costs_one_small_query_while_the_configuration_is_unchanged_and_sees_an_edit_at_once(
+    rules, catalogue, manager, django_assert_num_queries
+):
+    classify(channel=Channel.PORTAL, subject="my tunnel drops")  # loads the rules and the priority tables
+    with django_assert_num_queries(1):
+        result = classify(channel=Channel.PORTAL, subject="tunnels everywhere")
+    assert result.rule is None and result.tables is not None
+    rule_save(
+        actor=manager,
+        rule=rules[1],
+        data={"name": "VPN words", "position": 20, "keywords": "vpn, tunnel, tunnels", "set_service": catalogue["vpn"]},
+    )
+    assert classify(channel=Channel.PORTAL, subject="tunnels everywhere").rule.name == "VPN words"
