@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.utils import timezone
 
 from itsm.lib.transactions import current_scope, settle_later
@@ -65,6 +66,9 @@ def actor_display_name(actor) -> str:
     return getattr(actor, "display_name", None) or str(actor)
 
 
+_HEAD_SQL = f"SELECT seq, hash FROM {TicketEvent._meta.db_table} WHERE ticket_id = %s ORDER BY seq DESC LIMIT 1"
+
+
 def event_write(
     *,
     ticket: Ticket,
@@ -86,7 +90,9 @@ def event_write(
     if first:  # the ticket was inserted in this very transaction: it has no event yet
         last = None
     else:
-        last = TicketEvent.objects.filter(ticket=ticket).order_by("-seq").values_list("seq", "hash").first()
+        with connection.cursor() as cursor:  # the chain's head; plain SQL: this runs for every event
+            cursor.execute(_HEAD_SQL, [ticket.pk])
+            last = cursor.fetchone()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     actor_id = actor.pk if actor is not None else None
     actor_name = actor_display_name(actor)[:200]
