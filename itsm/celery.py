@@ -46,6 +46,12 @@ app.conf.beat_schedule = {
         "task": "mail.tasks.mailboxes_poll_due",
         "schedule": crontab(minute="*"),
     },
+    # every minute: process stored messages whose processing task was lost (a worker killed, a broker restarted)
+    # (https://crontab.guru/#*_*_*_*_*)
+    "mail-inbound-process-waiting": {
+        "task": "mail.tasks.inbound_process_waiting",
+        "schedule": crontab(minute="*"),
+    },
     # every 5 minutes: flag tickets whose status update is due (per-priority cadence) and remind the assignee
     # (https://crontab.guru/#*/5_*_*_*_*)
     "communications-status-updates-due": {

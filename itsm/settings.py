@@ -273,6 +273,11 @@ ITSM_MAIL_ACK_RATE_LIMIT = env.int("ITSM_MAIL_ACK_RATE_LIMIT", default=5)
 ITSM_MAIL_ACK_RATE_WINDOW = env.int("ITSM_MAIL_ACK_RATE_WINDOW", default=3600)
 # How long a mailbox poll may hold its lease (seconds) before another worker may poll it again.
 ITSM_MAIL_POLL_LEASE = env.int("ITSM_MAIL_POLL_LEASE", default=600)
+# A poll hands what it stored to the workers in this many tasks, split by conversation (more tasks: more workers
+# take one mailbox in at once; 0: the polling task processes them itself).
+ITSM_MAIL_INTAKE_PARTITIONS = env.int("ITSM_MAIL_INTAKE_PARTITIONS", default=8)
+# A stored message still waiting this many seconds later (its task was lost) is processed by the beat task.
+ITSM_MAIL_WAITING_RETRY_AFTER = env.int("ITSM_MAIL_WAITING_RETRY_AFTER", default=300)
 # Network timeout of IMAP/POP3 connections, seconds.
 ITSM_MAIL_TIMEOUT = env.int("ITSM_MAIL_TIMEOUT", default=60)
 # Days the accept/reject links of a resolution notice stay valid.

@@ -4,7 +4,7 @@ from django.db import models
 
 
 class InboundStatus(models.TextChoices):
-    RECEIVED = "received", "Received"  # stored, not processed yet (only inside the intake transaction)
+    RECEIVED = "received", "Received"  # stored, waiting for a worker to process it (mail/services.py)
     TICKET = "ticket", "Opened a ticket"
     COMMENT = "comment", "Added to a ticket"
     UNVERIFIED = "unverified", "Internal note (unverified sender)"

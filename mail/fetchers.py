@@ -84,9 +84,10 @@ class IMAPFetcher:
             move = bool(self.processed_folder) and b"MOVE" in b" ".join(
                 c.encode() if isinstance(c, str) else c for c in conn.capabilities
             )
+            sizes = self._sizes(conn, [u.decode() for u in uids])
             for uid in uids:
                 uid = uid.decode()
-                size = self._size(conn, uid)
+                size = sizes[uid] if uid in sizes else self._size(conn, uid)
                 if size is not None and size > self.max_bytes:
                     head = self._fetch(conn, uid, "BODY.PEEK[HEADER]")
                     ingest(head, f"imap {self.folder} uid {uid} (header only)", size=size)
@@ -111,6 +112,18 @@ class IMAPFetcher:
                 conn.logout()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _sizes(self, conn: imaplib.IMAP4, uids: list[str]) -> dict[str, int]:
+        """The sizes of many messages, a FETCH per 500 (not a round trip per message)."""
+        sizes: dict[str, int] = {}
+        for i in range(0, len(uids), 500):
+            data = self._check(*conn.uid("FETCH", ",".join(uids[i : i + 500]), "(RFC822.SIZE)"), "FETCH sizes")
+            for item in data:
+                text = item if isinstance(item, bytes) else (item[0] if isinstance(item, tuple) else b"")
+                uid, size = re.search(rb"UID (\d+)", text or b""), re.search(rb"RFC822\.SIZE (\d+)", text or b"")
+                if uid and size:
+                    sizes[uid.group(1).decode()] = int(size.group(1))
+        return sizes
 
     def _size(self, conn: imaplib.IMAP4, uid: str) -> int | None:
         data = self._check(*conn.uid("FETCH", uid, "(RFC822.SIZE)"), "FETCH size")

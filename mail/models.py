@@ -112,6 +112,12 @@ class InboundMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, help_text="The Date header.")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    conversation_key = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The thread's first Message-ID (References, In-Reply-To, else its own): messages of one "
+        "conversation are processed in the order they were received.",
+    )
     status = models.CharField(max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
     reason = models.TextField(blank=True, help_text="Why it was quarantined, or what was done and why.")
     flags = models.JSONField(default=dict, blank=True, help_text="Auto-reply, bounce, list... as detected.")
@@ -137,6 +143,11 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["message_id"], name="inbound_message_id_idx"),
             models.Index(fields=["status", "-received_at"], name="inbound_status_idx"),
+            models.Index(
+                fields=["conversation_key", "id"],
+                name="inbound_waiting_conv_idx",
+                condition=models.Q(status="received"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ bodies shown on a ticket page (sanitized HTML, `cid:` images pointed at the perm
 import re
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
@@ -26,8 +26,19 @@ def failed_mail_list() -> QuerySet[InboundMessage]:
     )
 
 
-def mailbox_list() -> QuerySet[Mailbox]:
-    return Mailbox.objects.select_related("default_service", "default_resolver_group").order_by("name")
+def mailbox_list() -> list[Mailbox]:
+    """The mailboxes, each with `waiting` (messages stored, not processed yet) and `oldest_waiting`."""
+    waiting = {
+        row["mailbox_id"]: row
+        for row in InboundMessage.objects.filter(status=InboundStatus.RECEIVED)
+        .values("mailbox_id")
+        .annotate(n=Count("id"), oldest=Min("received_at"))
+    }
+    mailboxes = list(Mailbox.objects.select_related("default_service", "default_resolver_group").order_by("name"))
+    for m in mailboxes:
+        row = waiting.get(m.pk) or {}
+        m.waiting, m.oldest_waiting = row.get("n", 0), row.get("oldest")
+    return mailboxes
 
 
 def _html_with_images(message: InboundMessage, visible_ids: set[int]) -> str:

@@ -1,10 +1,18 @@
 """Mail intake: every write of the mail app.
 
-`inbound_ingest` takes one raw message. It never loses one: the raw bytes are stored first, in the same
-transaction as what they produce; whatever goes wrong after that (a message that cannot be parsed, a
-refused sender, a bug) quarantines the message with the reason instead of dropping it. It never doubles
+A message is taken in in two steps. `inbound_store` commits its raw bytes (status Received); only then is
+it marked or moved in the mailbox. `inbound_process` then turns it into what it is, in its own transaction.
+It never loses one: whatever goes wrong in processing (a message that cannot be parsed, a refused sender, a
+bug) quarantines the message with the reason instead of dropping it, and a message whose processing never
+ran (a worker died, the broker lost the task) is picked up by `inbound_process_waiting`. It never doubles
 one: (mailbox, Message-ID) is unique, checked by one lookup and enforced by the constraint (a message with
 no Message-ID gets one from its content hash), so a duplicate costs that one lookup and writes nothing.
+
+A mailbox poll stores what it fetches, then hands it to the Celery workers (`inbound_dispatch`), split by
+conversation (the thread's first Message-ID), so any number of workers take one mailbox in at once while
+the messages of one conversation keep their order: before a message is processed, any earlier message of
+its conversation still waiting is processed first, whichever worker holds it. `inbound_ingest` (the MTA
+pipe, files) stores and processes one message at once, in the calling process.
 
 What a message becomes:
 - a reply (threading.py) from the requester, a CC watcher or, where the organization shares tickets, one of
@@ -19,6 +27,8 @@ What a message becomes:
 import hashlib
 import logging
 import re
+import zlib
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,9 +57,12 @@ from tickets.models import Ticket
 logger = logging.getLogger(__name__)
 
 INTAKE_NAME = "Mail intake"
+DISPATCH_EVERY = 100  # a poll hands stored messages to the workers by this many
 MAX_WATCHERS = 20
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID_HEADER = re.compile(rb"(?im)^message-id[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)")
+_REFERENCES_HEADER = re.compile(rb"(?im)^references[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)")
+_IN_REPLY_TO_HEADER = re.compile(rb"(?im)^in-reply-to[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)")
 
 
 @dataclass
@@ -62,49 +75,143 @@ class IngestResult:
         return self.message.status
 
 
-def message_id_of(raw: bytes) -> tuple[str, bool]:
-    """(Message-ID, derived?) read from the header block without parsing the message: the duplicate check
-    must be cheap. Without a usable Message-ID, the id is derived from the content hash."""
+def _head(raw: bytes) -> bytes:
     m = _HEADER_END.search(raw, 0, 262144)
-    head = raw[: m.start()] if m else raw[:262144]
-    found = _MESSAGE_ID_HEADER.search(head)
+    return raw[: m.start()] if m else raw[:262144]
+
+
+def _first_id(head: bytes, pattern: re.Pattern) -> str:
+    found = pattern.search(head)
     if found:
         ids = _message_ids(found.group(1).decode("utf-8", "replace"))
         if ids and ids[0]:
-            return ids[0], False
-    return derived_message_id(raw), True
+            return ids[0]
+    return ""
 
 
-def inbound_ingest(
-    *, mailbox: Mailbox, raw: bytes, source: str = "", size: int | None = None, now=None
-) -> IngestResult:
-    """Take one raw message in (see the module's docstring). `size` is the real size of a message of which
-    only the header was fetched because it is over the limit. Errors of the system itself (the database
-    is down) propagate; anything about the message quarantines it."""
+def message_id_of(raw: bytes) -> tuple[str, bool]:
+    """(Message-ID, derived?) read from the header block without parsing the message: the duplicate check
+    must be cheap. Without a usable Message-ID, the id is derived from the content hash."""
+    found = _first_id(_head(raw), _MESSAGE_ID_HEADER)
+    return (found, False) if found else (derived_message_id(raw), True)
+
+
+def conversation_key_of(raw: bytes, message_id: str) -> str:
+    """The conversation a message belongs to, from its header block: the first id of References (the
+    thread's first message), else In-Reply-To, else its own Message-ID."""
+    head = _head(raw)
+    return (_first_id(head, _REFERENCES_HEADER) or _first_id(head, _IN_REPLY_TO_HEADER) or message_id)[:255]
+
+
+def inbound_store(*, mailbox: Mailbox, raw: bytes, source: str = "", size: int | None = None, now=None) -> IngestResult:
+    """Store one raw message, committed, waiting to be processed (status Received); a message already
+    stored for this mailbox is a duplicate: one lookup, nothing written. `size` is the real size of a
+    message of which only the header was fetched because it is over the limit."""
     now = now or timezone.now()
     raw = bytes(raw)
     message_id, derived = message_id_of(raw)
     existing = InboundMessage.objects.filter(mailbox=mailbox, message_id=message_id).defer("raw").first()
     if existing is not None:
         return IngestResult(existing, True)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                message = InboundMessage.objects.create(
-                    mailbox=mailbox,
-                    message_id=message_id,
-                    message_id_derived=derived,
-                    raw=raw,
-                    size=size if size is not None else len(raw),
-                    sha256=hashlib.sha256(raw).hexdigest(),
-                    source=source[:255],
-                    received_at=now,
-                )
-        except IntegrityError:  # delivered twice at the same moment: the other intake took it
-            return IngestResult(InboundMessage.objects.defer("raw").get(mailbox=mailbox, message_id=message_id), True)
-        message.mailbox = mailbox
-        _process_safely(message, raw=raw, now=now)
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                mailbox=mailbox,
+                message_id=message_id,
+                message_id_derived=derived,
+                conversation_key=conversation_key_of(raw, message_id),
+                raw=raw,
+                size=size if size is not None else len(raw),
+                sha256=hashlib.sha256(raw).hexdigest(),
+                source=source[:255],
+                received_at=now,
+            )
+    except IntegrityError:  # delivered twice at the same moment: the other intake took it
+        return IngestResult(InboundMessage.objects.defer("raw").get(mailbox=mailbox, message_id=message_id), True)
+    message.mailbox = mailbox
     return IngestResult(message, False)
+
+
+def inbound_ingest(
+    *, mailbox: Mailbox, raw: bytes, source: str = "", size: int | None = None, now=None
+) -> IngestResult:
+    """Store one message and process it here and now (the MTA pipe and files; see the module's docstring).
+    Errors of the system itself (the database is down) propagate, the message then waits stored; anything
+    about the message quarantines it."""
+    outcome = inbound_store(mailbox=mailbox, raw=raw, source=source, size=size, now=now)
+    if not outcome.duplicate:
+        message = outcome.message
+        inbound_process_many([(message.pk, message.conversation_key)], now=now)
+        message.refresh_from_db(fields=[f.attname for f in InboundMessage._meta.concrete_fields if f.name != "raw"])
+    return outcome
+
+
+def inbound_process_many(pending: list[tuple[int, str]], *, now=None) -> int:
+    """Process stored messages, given as (id, conversation key), in this order, each in its own
+    transaction; first, for each, any earlier message of its conversation still waiting (held by another
+    worker's task or left by a crash), so replies never overtake what they answer. Returns how many this
+    call processed (a message another worker took first is skipped)."""
+    done = 0
+    for pk, key in pending:
+        earlier = InboundMessage.objects.filter(status=InboundStatus.RECEIVED, conversation_key=key, pk__lte=pk)
+        for waiting_pk in earlier.order_by("pk").values_list("pk", flat=True) if key else [pk]:
+            done += _process_stored(waiting_pk, now=now)
+    return done
+
+
+def _process_stored(pk: int, *, now=None) -> bool:
+    with transaction.atomic():
+        message = (
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("mailbox__default_service", "mailbox__default_resolver_group")
+            .filter(pk=pk, status=InboundStatus.RECEIVED)
+            .first()
+        )
+        if message is None:  # processed meanwhile by another worker
+            return False
+        _process_safely(message, raw=bytes(message.raw), now=now or timezone.now())
+    return True
+
+
+def inbound_dispatch(pending: list[tuple[int, str]]) -> int:
+    """Hand stored messages to the workers: one task per share of the conversations
+    (ITSM_MAIL_INTAKE_PARTITIONS), each in the order received. With ITSM_MAIL_INTAKE_PARTITIONS=0, or no
+    broker reachable, they are processed here. Returns how many tasks were queued."""
+    from celery import current_app
+
+    from mail.tasks import inbound_process as task
+
+    partitions = settings.ITSM_MAIL_INTAKE_PARTITIONS
+    if partitions <= 0 or current_app.conf.task_always_eager:
+        inbound_process_many(pending)
+        return 0
+    shares: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for pk, key in pending:
+        shares[zlib.crc32(key.encode("utf-8", "replace")) % partitions].append((pk, key))
+    queued = 0
+    for share in shares.values():
+        try:
+            task.delay(share)
+            queued += 1
+        except Exception:  # noqa: BLE001 - broker down: the messages are stored, process them here
+            logger.warning("Could not queue the processing of %s messages; processing them here", len(share))
+            inbound_process_many(share)
+    return queued
+
+
+def inbound_process_waiting(*, now=None, limit: int = 500) -> int:
+    """Process the messages stored more than ITSM_MAIL_WAITING_RETRY_AFTER seconds ago and still waiting
+    (their task was lost: a worker killed, a broker restarted), oldest first."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ITSM_MAIL_WAITING_RETRY_AFTER)
+    waiting = list(
+        InboundMessage.objects.filter(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", "conversation_key")[:limit]
+    )
+    if waiting:
+        logger.warning("Processing %s stored messages whose processing did not run", len(waiting))
+    return inbound_process_many(waiting)
 
 
 @transaction.atomic
@@ -398,6 +505,7 @@ def _new_ticket(
     else:
         # it answers this message (which is not linked to the ticket until the end of the intake)
         own_id = "" if message.message_id_derived else f"<{message.message_id}>"
+        ticket.requester = contact  # the same row, already read (routing reloaded the ticket)
         acknowledgement_enqueue(ticket=ticket, mailbox=mailbox, conversation=(own_id, own_id), now=now)
 
 
@@ -551,8 +659,9 @@ def _lease(mailbox_id: int, now: datetime) -> bool:
 
 
 def mailbox_poll(*, mailbox_id: int, now=None) -> PollResult:
-    """Fetch and take in every new message of one mailbox. An error is recorded on the mailbox (shown in the
-    admin and on the failed-mail page) and retried at the next poll with a growing delay."""
+    """Fetch every new message of one mailbox, store it (each is marked or moved in the mailbox once stored)
+    and hand what was stored to the workers (`inbound_dispatch`). An error is recorded on the mailbox (shown
+    in the admin and on the failed-mail page) and retried at the next poll with a growing delay."""
     from mail.fetchers import fetcher_for
 
     now = now or timezone.now()
@@ -561,21 +670,27 @@ def mailbox_poll(*, mailbox_id: int, now=None) -> PollResult:
         result.skipped = True
         return result
     mailbox = Mailbox.objects.get(pk=mailbox_id)
+    stored: list[tuple[int, str]] = []
     try:
 
         def ingest(raw: bytes, source: str, size: int | None = None) -> IngestResult:
-            outcome = inbound_ingest(mailbox=mailbox, raw=raw, source=source, size=size)
+            outcome = inbound_store(mailbox=mailbox, raw=raw, source=source, size=size)
             if outcome.duplicate:
                 result.duplicates += 1
             else:
                 result.taken += 1
+                stored.append((outcome.message.pk, outcome.message.conversation_key))
+                if len(stored) >= DISPATCH_EVERY:  # the workers start while the poll goes on fetching
+                    inbound_dispatch(stored)
+                    stored.clear()
             return outcome
 
         fetcher_for(mailbox).run(ingest)
     except (OperationalError, InterfaceError):
         Mailbox.objects.filter(pk=mailbox_id).update(poll_lease_until=None)
-        raise
+        raise  # what was stored waits for inbound_process_waiting
     except Exception as exc:  # noqa: BLE001 - one failing mailbox must not stop the others
+        inbound_dispatch(stored)  # what was stored before the failure is processed all the same
         result.error = f"{type(exc).__name__}: {exc}"[:2000]
         failures = mailbox.consecutive_failures + 1
         delay = min(mailbox.poll_interval * 2 ** min(failures, 10), 3600)
@@ -589,6 +704,7 @@ def mailbox_poll(*, mailbox_id: int, now=None) -> PollResult:
         )
         logger.warning("Polling mailbox %s failed: %s", mailbox.name, result.error)
         return result
+    inbound_dispatch(stored)
     Mailbox.objects.filter(pk=mailbox_id).update(
         last_polled_at=now,
         last_success_at=timezone.now(),

@@ -16,3 +16,18 @@ def mailbox_poll(mailbox_id: int) -> dict:
 
     result = poll(mailbox_id=mailbox_id)
     return {"taken": result.taken, "duplicates": result.duplicates, "error": result.error, "skipped": result.skipped}
+
+
+@shared_task(acks_late=True)
+def inbound_process(pending: list) -> int:
+    """Process stored messages, [(id, conversation key), ...] in order (queued by a mailbox poll)."""
+    from mail.services import inbound_process_many
+
+    return inbound_process_many([(pk, key) for pk, key in pending])
+
+
+@shared_task
+def inbound_process_waiting() -> int:
+    from mail.services import inbound_process_waiting as process_waiting
+
+    return process_waiting()

@@ -73,3 +73,30 @@ def test_redis_is_the_broker_and_the_cache_when_configured():
     cache.set("itsm-test-key", "value", 30)
     assert cache.get("itsm-test-key") == "value"
     assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+
+
+@pytest.mark.smoke
+@pytest.mark.django_db(transaction=True)
+def test_a_polled_mailbox_is_processed_by_the_worker(roles, customer, group, tmp_path, real_worker):
+    from mail.choices import InboundStatus
+    from mail.models import InboundMessage, Mailbox
+    from mail.services import mailbox_poll
+    from tests.mail.conftest import make_message
+
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "new" / "1.host").write_bytes(
+        make_message(sender=customer.email, message_id="<w1@acme.example>", subject="worker one")
+    )
+    (tmp_path / "new" / "2.host").write_bytes(
+        make_message(sender=customer.email, message_id="<w2@acme.example>", references="<w1@acme.example>")
+    )
+    box = Mailbox.objects.create(name="MD", slug="md", url=f"maildir://{tmp_path}", default_resolver_group=group)
+    result = mailbox_poll(mailbox_id=box.pk)
+    assert result.taken == 2  # stored and queued; the worker processes them
+    assert _wait_for(lambda: not InboundMessage.objects.filter(status=InboundStatus.RECEIVED).exists()), (
+        f"the worker did not process the stored mail through {celery_app.conf.broker_url}"
+    )
+    first, second = InboundMessage.objects.filter(mailbox=box).order_by("pk")
+    assert (first.status, second.status) == (InboundStatus.TICKET, InboundStatus.COMMENT)
+    assert first.ticket_id == second.ticket_id and first.ticket.title == "worker one"

@@ -43,3 +43,33 @@ def test_two_workers_polling_one_mailbox_never_both_fetch(roles, tmp_path, custo
     assert errors == []
     assert sum(r.taken for r in results) == 20 and sum(r.skipped for r in results) <= 1
     assert Ticket.objects.count() == 20
+
+
+def test_workers_processing_one_poll_at_once_keep_every_conversation_in_order(roles, customer):
+    """Four workers get the same stored messages in adversarial orders (replies before what they answer):
+    each message is processed exactly once, and every reply lands on its conversation's one ticket."""
+    from mail.choices import InboundStatus
+    from mail.services import inbound_process_many, inbound_store
+
+    mailbox = Mailbox.objects.create(name="Support", slug="support", url="pipe:", from_address="s@itsm.example")
+    pending = []
+    for c in range(6):
+        root = f"<conv{c}@acme.example>"
+        raws = [make_message(message_id=root, subject=f"conversation {c}")]
+        raws += [
+            make_message(message_id=f"<conv{c}-{r}@acme.example>", subject=f"Re: conversation {c}", references=root)
+            for r in range(3)
+        ]
+        for raw in raws:
+            m = inbound_store(mailbox=mailbox, raw=raw).message
+            pending.append((m.pk, m.conversation_key))
+    orders = [list(reversed(pending)), pending[::2] + pending[1::2], pending[1::2] + pending[::2], pending]
+    results, errors = _run_in_threads(lambda i: inbound_process_many(orders[i]), n=4)
+    assert errors == []
+    assert sum(results) == len(pending)  # each processed once, by whichever worker came first
+    assert Ticket.objects.count() == 6
+    for c in range(6):
+        ticket = Ticket.objects.get(title=f"conversation {c}")
+        assert Comment.objects.filter(ticket=ticket, is_public=True).count() == 3
+    assert not InboundMessage.objects.filter(status=InboundStatus.RECEIVED).exists()
+    assert audit_verify()[2] == []

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from mail.choices import InboundStatus
 from mail.models import InboundMessage, Mailbox
-from mail.services import inbound_ingest
+from mail.services import inbound_ingest, inbound_store
 from tests.mail.conftest import make_message
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,17 @@ def test_the_service_desk_sees_reasons_and_mailbox_errors_without_passwords(clie
     assert "hunter2" not in page and "u:***@mail.example" in page
     raw = client.get(reverse("mail:failed-raw", args=[failed.pk]))
     assert raw["Content-Disposition"].startswith("attachment") and raw.content == bytes(failed.raw)
+
+
+def test_the_page_shows_messages_stored_and_not_processed_yet_per_mailbox(
+    client, mailbox, desk, django_assert_max_num_queries
+):
+    for i in range(3):
+        inbound_store(mailbox=mailbox, raw=make_message(subject=f"waiting {i}"))
+    client.force_login(desk)
+    with django_assert_max_num_queries(12):  # one query for the waiting counts of all mailboxes
+        page = client.get(reverse("mail:failed-list")).content.decode()
+    assert "3 <small" in page and "stored, not processed yet" in page
 
 
 def test_replay_from_the_page(client, mailbox, desk, customer):
