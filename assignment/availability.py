@@ -28,10 +28,14 @@ def choose_member(
     required_skills: tuple[str, ...] = (),
     last_assigned_id: int | None = None,
 ) -> tuple[int | None, str]:
-    """The member who gets the ticket (None: it stays in the group queue), and why in words."""
-    if group.assignment_strategy == AssignmentStrategy.NONE:
+    """The member who gets the ticket (None: it stays in the group queue), and why in words.
+
+    A group that assigns by hand (strategy none) still has its P1 and P2 given to the on-call member outside
+    its hours: nobody works the queue then, and an urgent ticket must reach a person."""
+    in_hours = group_in_hours(group, at)
+    if group.assignment_strategy == AssignmentStrategy.NONE and in_hours:
         return None, f"left in the {group.name} queue (the group assigns by hand)"
-    if group_in_hours(group, at):
+    if in_hours:
         candidates = group_candidates(group=group, at=at, required_skills=required_skills)
         user_id, why = choose(group.assignment_strategy, candidates, last_assigned_id=last_assigned_id)
         if user_id is None:

@@ -127,7 +127,8 @@ def ticket_route_and_assign(
 
 def assignment_assign_waiting(*, now: datetime | None = None, limit: int = 200) -> int:
     """Give waiting tickets to a member: unassigned, not yet started tickets of groups that assign
-    automatically, once the group is in its hours (or, for P1/P2, someone is on call). Each ticket is handled
+    automatically, once the group is in its hours, and P1/P2 of any group once someone is on call outside its
+    hours (a group that assigns by hand included). Each ticket is handled
     under the group lock and re-checked, so two concurrent runs assign a ticket once."""
     from tickets.services import ticket_assign
 
@@ -138,7 +139,7 @@ def assignment_assign_waiting(*, now: datetime | None = None, limit: int = 200) 
             assignee__isnull=True,
             resolver_group__is_active=True,
         )
-        .exclude(resolver_group__assignment_strategy=AssignmentStrategy.NONE)
+        .exclude(Q(resolver_group__assignment_strategy=AssignmentStrategy.NONE) & ~Q(priority__in=ON_CALL_PRIORITIES))
         .order_by("priority", "created_at")
         .values_list("pk", "resolver_group_id", "priority")[:limit]
     )

@@ -85,3 +85,43 @@ def test_outside_hours_with_the_on_call_member_absent_leaves_p1_queued(db, custo
     )
     urgent = _new(customer, SATURDAY_NIGHT, 1, 1)
     assert urgent.assignee is None and "nobody is on call" in urgent.routing.explanation
+
+
+def test_outside_hours_p2_goes_to_on_call_too(db, customer, office_group):
+    _, _, night_staff = office_group
+    urgent = _new(customer, SATURDAY_NIGHT, 2, 2)
+    assert urgent.priority == "P2" and urgent.assignee == night_staff
+
+
+def test_a_group_that_assigns_by_hand_still_pages_on_call_for_p1_outside_hours(db, customer, office_group):
+    group, day_staff, night_staff = office_group
+    group.assignment_strategy = AssignmentStrategy.NONE
+    group.save(update_fields=["assignment_strategy"])
+    in_hours = _new(customer, FRIDAY_NOON, 1, 1)
+    assert in_hours.priority == "P1" and in_hours.assignee is None
+    assert "assigns by hand" in in_hours.routing.explanation
+    at_night = _new(customer, SATURDAY_NIGHT, 1, 1)
+    assert at_night.assignee == night_staff and "on-call member" in at_night.routing.explanation
+    routine = _new(customer, SATURDAY_NIGHT, 4, 4)
+    assert routine.assignee is None
+    # the beat leaves the hand-assigned queue alone in hours, whatever the priority
+    assert assignment_assign_waiting(now=MONDAY_0905_ROME) == 0
+    in_hours.refresh_from_db()
+    assert in_hours.assignee is None
+
+
+def test_a_p1_queued_in_a_hand_assigned_group_reaches_on_call_once_someone_is(db, customer, office_group):
+    group, _, night_staff = office_group
+    group.assignment_strategy = AssignmentStrategy.NONE
+    group.save(update_fields=["assignment_strategy"])
+    absence_create(
+        user=night_staff,
+        starts_at=datetime(2026, 12, 5, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 5, 23, tzinfo=UTC),
+        kind="sick",
+    )
+    urgent = _new(customer, SATURDAY_NIGHT, 1, 1)
+    assert urgent.assignee is None and "nobody is on call" in urgent.routing.explanation
+    assert assignment_assign_waiting(now=datetime(2026, 12, 5, 23, 30, tzinfo=UTC)) == 1
+    urgent.refresh_from_db()
+    assert urgent.assignee == night_staff
