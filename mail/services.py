@@ -325,25 +325,26 @@ def _process(message: InboundMessage, *, raw: bytes, now: datetime, replay: bool
         _new_ticket(message, parsed, flags=flags, contact=contact, now=now)
         return
     message.reason = f"threaded to {ticket.number} by {how}"
+    role = sender_policy.sender_role(ticket=ticket, sender=contact, address=parsed.from_address)
+    unverified = f"Unverified sender: {parsed.from_address} is not a contact of this ticket. Nothing was changed."
     if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
         if flags.auto_reply:
-            _note(message, parsed, ticket=ticket, author=None, label="Automatic reply (not answered)", now=now)
+            label, status = "Automatic reply (not answered)", InboundStatus.COMMENT
+            if role == sender_policy.STRANGER:
+                label, status = f"{unverified} (an automatic reply)", InboundStatus.UNVERIFIED
+            _note(message, parsed, ticket=ticket, author=None, label=label, status=status, now=now)
             return
-        _new_ticket(message, parsed, flags=flags, contact=contact, now=now, follow_up_of=ticket)
+        # only someone who speaks for the closed ticket gets a follow-up linked to it; a stranger quoting its
+        # number gets a ticket of their own, with no link to (and so no sight of) someone else's ticket
+        follow_up_of = None if role == sender_policy.STRANGER else ticket
+        _new_ticket(message, parsed, flags=flags, contact=contact, now=now, follow_up_of=follow_up_of)
         return
-    role = sender_policy.sender_role(ticket=ticket, sender=contact, address=parsed.from_address)
-    if flags.auto_reply:
+    if role == sender_policy.STRANGER:
+        # checked before the auto-reply flags: anyone can write `Auto-Submitted` or an out-of-office subject
+        label = f"{unverified} (an automatic reply)" if flags.auto_reply else unverified
+        _note(message, parsed, ticket=ticket, author=None, label=label, status=InboundStatus.UNVERIFIED, now=now)
+    elif flags.auto_reply:
         _note(message, parsed, ticket=ticket, author=None, label="Automatic reply (not answered)", now=now)
-    elif role == sender_policy.STRANGER:
-        _note(
-            message,
-            parsed,
-            ticket=ticket,
-            author=None,
-            label=f"Unverified sender: {parsed.from_address} is not a contact of this ticket. Nothing was changed.",
-            status=InboundStatus.UNVERIFIED,
-            now=now,
-        )
     elif role == sender_policy.AGENT:
         _note(message, parsed, ticket=ticket, author=contact, label="", now=now)
     else:

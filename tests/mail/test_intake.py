@@ -227,6 +227,25 @@ def test_a_stranger_replying_to_a_closed_ticket_gets_a_ticket_of_their_own(mailb
     msg = ingest(mailbox, make_message(sender=other_customer.email, subject=f"Re: [{old.number}]")).message
     assert msg.ticket != old and msg.ticket.requester == other_customer
     assert not old.comments.exists()
+    # no link to someone else's ticket: the new ticket does not show (or lead to) the old one
+    assert not TicketLink.objects.filter(source=msg.ticket, target=old).exists()
+    assert not TicketLink.objects.filter(source=old, target=msg.ticket).exists()
+
+
+def test_a_stranger_faking_an_auto_reply_is_still_an_unverified_sender(mailbox, customer, other_customer):
+    """The auto-reply headers and subjects are anyone's to write: they never make a stranger's mail a plain note."""
+    for status in (TicketStatus.IN_PROGRESS, TicketStatus.CLOSED):
+        ticket = ticket_in_status(status, requester=customer)
+        raw = make_message(
+            sender=other_customer.email,
+            subject=f"Out of office: [{ticket.number}]",
+            headers={"Auto-Submitted": "auto-replied"},
+        )
+        msg = ingest(mailbox, raw).message
+        ticket.refresh_from_db()
+        assert msg.status == InboundStatus.UNVERIFIED and msg.ticket == ticket
+        assert "Unverified sender" in msg.comment.body and not msg.comment.is_public
+        assert ticket.status == status
 
 
 def test_a_spoofed_display_name_does_not_make_a_stranger_the_requester(mailbox, customer):
@@ -278,6 +297,7 @@ def test_an_agent_replying_by_mail_adds_an_internal_note(mailbox, customer, desk
         ({}, "Out of Office: back on Monday"),
         ({}, "Risposta automatica: fuori sede"),
         ({}, "Automatic reply: away"),
+        ({}, "Automatische Antwort: Druckerproblem"),
     ],
 )
 def test_automatic_and_bulk_mail_never_gets_an_acknowledgement(mailbox, customer, headers, subject):
