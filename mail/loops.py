@@ -8,8 +8,8 @@ from mail.parsing import ParsedMessage
 
 # Subjects of out-of-office and other automatic replies, in the languages seen at the desk.
 AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|antwort)|automatische antwort|out of (?:the )?office|abwesenheitsnotiz|"
-    r"risposta automatica|fuori sede|fuori ufficio|r[ée]ponse automatique|absence|"
+    r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|antwort)|automatische antwort|out of (?:the )?office|"
+    r"abwesenheitsnotiz|risposta automatica|fuori sede|fuori ufficio|r[ée]ponse automatique|absence|"
     r"respuesta autom[áa]tica|automatisch antwoord|ooo\b|autoreply)",
     re.I,
 )
