@@ -297,6 +297,8 @@ def acknowledgement_enqueue(
     now = now or timezone.now()
     address = (ticket.requester.email or "").strip().lower()
     window_start = now - timedelta(seconds=settings.ITSM_MAIL_ACK_RATE_WINDOW)
+    # Safe under concurrent intake without a lock of its own: an acknowledgement follows a ticket creation, and
+    # creations hold the ticket number counter row until they commit (tests/mail/test_concurrency.py).
     sent = OutboundEmail.objects.filter(
         kind=OutboundEmail.Kind.ACKNOWLEDGEMENT, rate_key=address, created_at__gte=window_start
     ).count()

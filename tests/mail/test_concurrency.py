@@ -73,3 +73,18 @@ def test_workers_processing_one_poll_at_once_keep_every_conversation_in_order(ro
         assert Comment.objects.filter(ticket=ticket, is_public=True).count() == 3
     assert not InboundMessage.objects.filter(status=InboundStatus.RECEIVED).exists()
     assert audit_verify()[2] == []
+
+
+def test_the_acknowledgement_rate_limit_holds_when_workers_take_one_sender_in_at_once(roles, customer, settings):
+    """Eight new conversations of one sender, taken in by eight workers at once (they go to different
+    workers): the sender gets exactly the limit's number of acknowledgements, the rest are recorded as
+    suppressed."""
+    from communications.models import OutboundEmail
+
+    settings.ITSM_MAIL_ACK_RATE_LIMIT = 3
+    mailbox = Mailbox.objects.create(name="Support", slug="support", url="pipe:", from_address="s@itsm.example")
+    raws = [make_message(subject=f"new problem {i}") for i in range(8)]
+    results, errors = _run_in_threads(lambda i: inbound_ingest(mailbox=mailbox, raw=raws[i]), n=8)
+    assert errors == [] and Ticket.objects.count() == 8
+    acks = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ACKNOWLEDGEMENT)
+    assert acks.count() == 3
