@@ -89,7 +89,7 @@ class Bench:
         from sla.models import SlaClock
         from tickets.choices import Channel, TicketEventType, TicketStatus, TicketType
         from tickets.events import GENESIS_HASH, canonical_content, chain_hash, normalize_data
-        from tickets.models import Ticket, TicketEvent
+        from tickets.models import Ticket, TicketAuditHead, TicketEvent
 
         tickets = []
         for at in starts:
@@ -123,6 +123,7 @@ class Bench:
                 actor_name="System",
                 created_at=t.created_at,
                 data=data,
+                is_public=False,
             )
             events.append(
                 TicketEvent(
@@ -153,6 +154,9 @@ class Bench:
             )
             schedules.append(EscalationSchedule(ticket=t, path=self.path, next_check_at=check, updated_at=T0))
         TicketEvent.objects.bulk_create(events, batch_size=BATCH)
+        TicketAuditHead.objects.bulk_create(
+            [TicketAuditHead(ticket_id=e.ticket_id, seq=1, hash=e.hash) for e in events], batch_size=BATCH
+        )
         SlaClock.objects.bulk_create(clocks, batch_size=BATCH)
         EscalationSchedule.objects.bulk_create(schedules, batch_size=BATCH)
 

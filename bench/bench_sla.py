@@ -74,7 +74,7 @@ class Bench:
         """Bulk-insert tickets and their events; returns the tickets and their events by ticket id."""
         from tickets.choices import Channel, PendingReason, TicketEventType, TicketStatus, TicketType
         from tickets.events import GENESIS_HASH, canonical_content, chain_hash, normalize_data
-        from tickets.models import Ticket, TicketEvent
+        from tickets.models import Ticket, TicketAuditHead, TicketEvent
 
         tickets = []
         for i, at in enumerate(created):
@@ -98,7 +98,7 @@ class Bench:
                 )
             )
         Ticket.objects.bulk_create(tickets, batch_size=BATCH)
-        events, by_ticket = [], {}
+        events, heads, by_ticket = [], [], {}
         for i, t in enumerate(tickets):
             at = t.created_at
             steps = [
@@ -163,6 +163,7 @@ class Bench:
                     actor_name=name,
                     created_at=when,
                     data=data,
+                    is_public=False,
                 )
                 digest = chain_hash(prev, content)
                 events.append(
@@ -181,7 +182,9 @@ class Bench:
                 mine.append((kind, when, data, actor.pk if actor else None))
                 prev = digest
             by_ticket[t.pk] = mine
+            heads.append(TicketAuditHead(ticket=t, seq=len(steps), hash=prev))
         TicketEvent.objects.bulk_create(events, batch_size=BATCH)
+        TicketAuditHead.objects.bulk_create(heads, batch_size=BATCH)
         return tickets, by_ticket
 
     def _clocks(self, tickets, by_ticket, *, window_end: datetime | None) -> None:

@@ -2,7 +2,9 @@
 
 Each event's hash is SHA-256 over "<previous hash>\\n<canonical JSON of the event>". The canonical JSON has
 sorted keys and no whitespace and holds the ticket number, the sequence number, the type, the actor's id
-and name, the UTC time and the data. The first event of a ticket chains to GENESIS_HASH.
+and name, the UTC time, whether the customer sees it, and the data. The first event of a ticket chains to
+GENESIS_HASH. The chain's end is kept in TicketAuditHead, moved in the same transaction, so a chain cut short
+is caught as well as an edited one.
 Callers hold the ticket's row lock (every service takes it first), so a ticket's chain is written by one
 transaction at a time; the (ticket, seq) unique constraint turns any slip into an error, not a fork.
 """
@@ -18,7 +20,7 @@ from django.utils import timezone
 
 from itsm.lib.transactions import current_scope, settle_later
 from tickets.choices import CUSTOMER_VISIBLE_EVENTS, TicketEventType
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Ticket, TicketAuditHead, TicketEvent
 from tickets.subscribers import settling_subscribers, subscribers
 
 GENESIS_HASH = "0" * 64
@@ -39,6 +41,7 @@ def canonical_content(
     actor_name: str,
     created_at: datetime,
     data: dict[str, Any],
+    is_public: bool,
 ) -> str:
     return json.dumps(
         {
@@ -48,6 +51,7 @@ def canonical_content(
             "actor_id": actor_id,
             "actor_name": actor_name,
             "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "public": bool(is_public),
             "data": data,
         },
         sort_keys=True,
@@ -67,6 +71,11 @@ def actor_display_name(actor) -> str:
 
 
 _HEAD_SQL = f"SELECT seq, hash FROM {TicketEvent._meta.db_table} WHERE ticket_id = %s ORDER BY seq DESC LIMIT 1"
+# PostgreSQL and SQLite (3.24+) both have this upsert
+_MOVE_HEAD_SQL = (
+    f"INSERT INTO {TicketAuditHead._meta.db_table} (ticket_id, seq, hash) VALUES (%s, %s, %s) "
+    "ON CONFLICT (ticket_id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash"
+)
 
 
 def event_write(
@@ -104,6 +113,7 @@ def event_write(
         actor_name=actor_name,
         created_at=created_at,
         data=data,
+        is_public=is_public,
     )
     event = TicketEvent(
         ticket=ticket,
@@ -118,6 +128,8 @@ def event_write(
         hash=chain_hash(prev_hash, content),
     )
     event.save()
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_HEAD_SQL, [ticket.pk, seq, event.hash])
     for handler in subscribers():
         handler(event)
     _settle_later(event)

@@ -290,3 +290,19 @@ class TicketEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("TicketEvent rows are append-only: they are never deleted.")
+
+
+class TicketAuditHead(models.Model):
+    """The end of each ticket's chain (sequence number and hash of its last event), moved forward in the
+    transaction that appends an event. `audit_verify` compares every chain with it, so deleting the last
+    events of a ticket, or all of them, is caught too, not only an edit or a gap inside a chain."""
+
+    ticket = models.OneToOneField(Ticket, primary_key=True, on_delete=models.PROTECT, related_name="audit_head")
+    seq = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "audit chain head"
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}#{self.seq}"

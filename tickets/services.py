@@ -369,13 +369,6 @@ def ticket_update(
     if "resolution_code" in changes and ticket.resolution_code not in ["", *ResolutionCode.values]:
         raise DomainError(f"Unknown resolution code {ticket.resolution_code!r}.")
     _validate(ticket)
-    for field in ("description", "resolution_notes"):
-        if field in changes:  # long texts: the event keeps digests, the row keeps the text
-            changes[field] = {
-                "from_sha256": hashlib.sha256(str(changes[field]["from"]).encode()).hexdigest(),
-                "to_sha256": hashlib.sha256(str(changes[field]["to"]).encode()).hexdigest(),
-                "to_length": len(str(changes[field]["to"])),
-            }
     fields = [("requester_id" if f == "requester" else f) for f in changes]
     _save(ticket, fields, now)
     event_data: dict[str, Any] = {"changes": changes}
@@ -531,7 +524,7 @@ def _transition(
             "resolution_rejected_at",
         }
         data["resolution_code"] = ticket.resolution_code
-        data["resolution_notes_sha256"] = hashlib.sha256(ticket.resolution_notes.encode()).hexdigest()
+        data["resolution_notes"] = ticket.resolution_notes  # the resolution as it was given, kept in the chain
 
     if current == TicketStatus.RESOLVED and to_status == TicketStatus.IN_PROGRESS:
         ticket.reopen_count += 1

@@ -8,7 +8,7 @@ from django.db import connection
 from tests.factories import TicketFactory
 from tickets.audit import audit_verify
 from tickets.choices import TicketEventType, TicketStatus
-from tickets.models import TicketEvent
+from tickets.models import TicketAuditHead, TicketEvent
 from tickets.services import comment_add, ticket_transition, ticket_update
 
 
@@ -88,3 +88,40 @@ def test_audit_verify_catches_a_rewritten_json_payload(db, busy_ticket):
         cursor.execute(f"UPDATE {TicketEvent._meta.db_table} SET data = %s WHERE id = %s", [json.dumps(data), event.pk])
     _, _, broken = audit_verify()
     assert [b.ticket_number for b in broken] == [busy_ticket.number]
+
+
+def test_audit_verify_catches_an_internal_event_made_public_in_sql(db, busy_ticket):
+    """Whether the customer sees an event is part of its hash: showing an internal note's event is caught."""
+    event = busy_ticket.events.get(seq=2)
+    assert event.is_public is False
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {TicketEvent._meta.db_table} SET is_public = %s WHERE id = %s", [True, event.pk])
+    _, _, broken = audit_verify()
+    assert [b.ticket_number for b in broken] == [busy_ticket.number]
+    assert "event 2: content does not match its hash" in broken[0].problems[0]
+
+
+def test_audit_verify_catches_the_last_events_removed(db, busy_ticket, capsys):
+    """A chain cut short is still a valid chain: only the recorded head shows that events are missing."""
+    table = TicketEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE ticket_id = %s AND seq >= 4", [busy_ticket.pk])
+    with pytest.raises(CommandError, match="1 broken chain"):
+        call_command("audit_verify")
+    assert "the chain ends at event 3, its head records 5" in capsys.readouterr().out
+
+
+def test_audit_verify_catches_every_event_of_a_ticket_removed(db, busy_ticket, desk):
+    other = TicketFactory(requester=desk, actor=desk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TicketEvent._meta.db_table} WHERE ticket_id = %s", [busy_ticket.pk])
+    checked, _, broken = audit_verify()
+    assert checked == 2
+    assert [b.ticket_number for b in broken] == [busy_ticket.number] and other.number != busy_ticket.number
+    assert "every event removed" in broken[0].problems[0]
+
+
+def test_the_chain_head_follows_every_event(db, busy_ticket):
+    last = busy_ticket.events.order_by("-seq").first()
+    head = TicketAuditHead.objects.get(ticket=busy_ticket)
+    assert (head.seq, head.hash) == (last.seq, last.hash) == (5, last.hash)
