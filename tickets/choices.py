@@ -115,6 +115,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 OPEN_STATUSES: frozenset[str] = frozenset({S.NEW, S.ASSIGNED, S.IN_PROGRESS, S.PENDING})
 DONE_STATUSES: frozenset[str] = frozenset({S.RESOLVED, S.CLOSED})
 FINAL_STATUSES: frozenset[str] = frozenset({S.CLOSED, S.CANCELLED})
+# A linked child or duplicate in one of these no longer holds its parent open (closure gate). A cancelled one
+# counts: Cancelled is final, so counting it as open would keep the parent from ever closing but by unlinking.
+SETTLED_STATUSES: frozenset[str] = DONE_STATUSES | {S.CANCELLED}
 
 # The transitions a customer may ask for on a ticket they can see (withdrawing their own request).
 CUSTOMER_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from tickets.choices import DONE_STATUSES, LinkKind
+from tickets.choices import SETTLED_STATUSES, LinkKind
 from tickets.models import Ticket, TicketLink
 
 CRITERION_RESOLUTION = "a resolution code and resolution notes must be recorded"
@@ -16,7 +16,7 @@ CRITERION_NOTICE = "the customer has not been sent the resolution notice"
 CRITERION_ACCEPTANCE = (
     "the customer has neither accepted the resolution nor let the acceptance window pass (it ends {deadline})"
 )
-CRITERION_LINKED = "linked tickets are not resolved or closed: {numbers}"
+CRITERION_LINKED = "linked tickets are not resolved, closed or cancelled: {numbers}"
 
 
 def acceptance_deadline(ticket: Ticket) -> datetime | None:
@@ -27,12 +27,12 @@ def acceptance_deadline(ticket: Ticket) -> datetime | None:
 
 
 def unresolved_linked_numbers(ticket: Ticket) -> list[str]:
-    """Children of the ticket and tickets marked duplicates of it that are neither resolved nor closed."""
+    """Children of the ticket and tickets marked duplicates of it that are not resolved, closed or cancelled."""
     children = TicketLink.objects.filter(source=ticket, kind=LinkKind.PARENT_OF).exclude(
-        target__status__in=DONE_STATUSES
+        target__status__in=SETTLED_STATUSES
     )
     duplicates = TicketLink.objects.filter(target=ticket, kind=LinkKind.DUPLICATE_OF).exclude(
-        source__status__in=DONE_STATUSES
+        source__status__in=SETTLED_STATUSES
     )
     numbers = list(children.values_list("target__number", flat=True))
     numbers += list(duplicates.values_list("source__number", flat=True))

@@ -77,11 +77,31 @@ def ticket_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Tick
 
 
 def ticket_get_for_user(*, user, number: str, for_update: bool = False) -> Ticket:
+    number = str(number).strip().upper()
+    if not number or len(number) > 32 or "\x00" in number:  # no such number can exist (and NUL is no SQL)
+        raise NotFound(f"No ticket {number[:32]!r}.")
     qs = with_list_related(ticket_visible_qs(user=user)).select_related("created_by")
-    ticket = qs.filter(number=str(number).upper()).first()
+    ticket = qs.filter(number=number).first()
     if ticket is None:
         raise NotFound(f"No ticket {number}.")
     return ticket
+
+
+def ticket_link_get(*, ticket: Ticket, link_id) -> TicketLink:
+    """One link of a ticket (from either side), for a caller who may see the ticket; anything else is a 404."""
+    try:
+        link_id = int(link_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such link on this ticket.") from None
+    link = (
+        TicketLink.objects.filter(pk=link_id)
+        .filter(Q(source=ticket) | Q(target=ticket))
+        .select_related("source", "target")
+        .first()
+    )
+    if link is None:
+        raise NotFound("No such link on this ticket.")
+    return link
 
 
 def comment_list_for_user(*, ticket: Ticket, user) -> QuerySet[Comment]:

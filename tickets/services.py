@@ -29,6 +29,7 @@ from itsm.lib.transactions import service_atomic
 from tickets import permissions
 from tickets.choices import (
     ALLOWED_TRANSITIONS,
+    FINAL_STATUSES,
     NUMBER_PREFIX,
     Channel,
     LinkKind,
@@ -320,6 +321,13 @@ def ticket_update(
         )
     now = _now(now)
     _lock(ticket, expected_version=expected_version)
+    if ticket.status in FINAL_STATUSES and data:
+        # what a closed ticket says is what was validated and communicated: it is not rewritten afterwards
+        raise DomainError(
+            f"{ticket.number} is {ticket.get_status_display().lower()}: its fields can no longer be changed. "
+            "Open a new ticket (it can be linked to this one) instead.",
+            details={"status": [ticket.status]},
+        )
     data = dict(data)
     requested_priority = data.pop("priority", _NOT_GIVEN)
     override_reason = data.pop("priority_override_reason", _NOT_GIVEN)

@@ -46,7 +46,6 @@ from tickets.forms import (
     TicketEditForm,
     TransitionForm,
 )
-from tickets.models import TicketLink
 
 PAGE_SIZE = 25
 # The key classification rules see for a request made with the portal's (only, general) request form.
@@ -310,9 +309,7 @@ def ticket_link_add(request: HttpRequest, ticket) -> None:
 
 @ticket_action
 def ticket_link_remove(request: HttpRequest, ticket) -> None:
-    link = TicketLink.objects.filter(pk=request.POST.get("link_id")).select_related("source", "target").first()
-    if link is None or ticket.pk not in (link.source_id, link.target_id):
-        raise NotFound("No such link on this ticket.")
+    link = selectors.ticket_link_get(ticket=ticket, link_id=request.POST.get("link_id"))
     services.ticket_unlink(link=link, actor=request.user)
     messages.success(request, "Link removed.")
 

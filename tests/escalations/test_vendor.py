@@ -113,9 +113,12 @@ def test_vendor_replies_are_matched_by_our_tag_then_by_their_reference_pattern(t
     updated = ticket.events.filter(event_type=TicketEventType.VENDOR_CASE_UPDATED).order_by("seq")
     assert updated.first().data["changes"]["reference"] == "INC0042137"
     # nothing of it reaches the customer: internal notes only, no mail to the requester
-    assert not OutboundEmail.objects.filter(ticket=ticket, to__contains=[customer.email]).exclude(
-        kind=OutboundEmail.Kind.ACKNOWLEDGEMENT
-    )
+    to_customer = [
+        m
+        for m in OutboundEmail.objects.filter(ticket=ticket).exclude(kind=OutboundEmail.Kind.ACKNOWLEDGEMENT)
+        if customer.email in m.to
+    ]  # fmt: skip  (in Python: a JSON "contains" lookup is PostgreSQL's only)
+    assert to_customer == []
     assert Notification.objects.filter(user=desk, title__startswith="Northwind Networks answered").count() == 2
 
 

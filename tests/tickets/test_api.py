@@ -235,3 +235,20 @@ def test_openapi_schema(db, desk):
     response = api(desk).get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/tickets/{number}/transitions/" in response.content
+
+
+@pytest.mark.smoke
+def test_nul_bytes_and_garbage_ids_are_4xx_not_500(db, desk, customer, client):
+    """PostgreSQL refuses NUL in any query: such input must be a 400 or 404 before it gets there."""
+    ticket = TicketFactory(requester=customer)
+    api_client = api(desk)
+    assert api_client.get("/api/v1/tickets/%00/").status_code == 400
+    assert api_client.get(f"/api/v1/tickets/{ticket.number}%00/").status_code == 400
+    assert api_client.get("/api/v1/tickets/?q=a%00b").status_code == 400
+    nul_title = api_client.post("/api/v1/tickets/", {"title": "a\x00b"}, format="json")
+    assert nul_title.status_code == 400 and "title" in nul_title.json()
+    assert api_client.get("/api/v1/tickets/" + "X" * 200 + "/").status_code == 404
+    client.force_login(desk)
+    assert client.get("/tickets/%00/").status_code == 400
+    garbage = client.post(f"/tickets/{ticket.number}/links/remove/", {"link_id": "abc"}, follow=True)
+    assert garbage.status_code == 200 and b"No such link on this ticket" in garbage.content

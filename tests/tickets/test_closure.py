@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
+from itsm.lib.errors import DomainError
 from tests.factories import ticket_in_status
 from tickets.choices import LinkKind, ResolutionCode, TicketEventType, TicketStatus
 from tickets.closure import (
@@ -20,6 +21,7 @@ from tickets.services import (
     resolution_reject,
     ticket_link,
     ticket_transition,
+    ticket_update,
     tickets_autoclose_due,
 )
 
@@ -73,10 +75,30 @@ def test_open_child_or_duplicate_blocks_closure(db, desk, customer, kind):
         ticket_link(source=other, target=ticket, kind=kind, actor=desk)
     with pytest.raises(ClosureBlocked) as excinfo:
         ticket_transition(ticket=ticket, actor=desk, to_status=S.CLOSED)
-    assert excinfo.value.unmet == [f"linked tickets are not resolved or closed: {other.number}"]
+    assert excinfo.value.unmet == [f"linked tickets are not resolved, closed or cancelled: {other.number}"]
     Ticket.objects.filter(pk=other.pk).update(status=S.RESOLVED)
     ticket_transition(ticket=ticket, actor=desk, to_status=S.CLOSED)
     assert ticket.status == S.CLOSED
+
+
+def test_a_cancelled_child_no_longer_holds_its_parent_open(db, desk, customer):
+    """Cancelled is final: a child opened by mistake and cancelled must not keep its parent from closing."""
+    ticket = closable_ticket(customer)
+    child = ticket_in_status(S.IN_PROGRESS, requester=customer)
+    ticket_link(source=ticket, target=child, kind=LinkKind.PARENT_OF, actor=desk)
+    ticket_transition(ticket=child, actor=desk, to_status=S.CANCELLED, reason="opened by mistake")
+    ticket_transition(ticket=ticket, actor=desk, to_status=S.CLOSED)
+    assert ticket.status == S.CLOSED
+
+
+def test_a_closed_ticket_keeps_its_fields(db, desk, customer):
+    """What was validated and communicated at closure is not rewritten afterwards (the evidence stays)."""
+    ticket = closable_ticket(customer)
+    ticket_transition(ticket=ticket, actor=desk, to_status=S.CLOSED)
+    with pytest.raises(DomainError, match="can no longer be changed"):
+        ticket_update(ticket=ticket, actor=desk, data={"resolution_code": "", "title": "nothing happened"})
+    ticket.refresh_from_db()
+    assert ticket.resolution_code and ticket.title != "nothing happened"
 
 
 def test_related_link_does_not_block(db, desk, customer):

@@ -32,7 +32,6 @@ from tickets.api.serializers import (
 )
 from tickets.choices import Channel
 from tickets.filters import TicketFilterSet
-from tickets.models import TicketLink
 
 
 def _expected_version(request: Request, data: dict) -> int | None:
@@ -319,11 +318,6 @@ class TicketLinkDeleteApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, number: str, link_id: int) -> Response:
         ticket = selectors.ticket_get_for_user(user=request.user, number=number)
-        link = (
-            TicketLink.objects.filter(pk=link_id).filter(source=ticket).first()
-            or TicketLink.objects.filter(pk=link_id, target=ticket).first()
-        )
-        if link is None:
-            raise NotFound("No such link on this ticket.")
+        link = selectors.ticket_link_get(ticket=ticket, link_id=link_id)
         services.ticket_unlink(link=link, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
