@@ -67,3 +67,36 @@ def contact_get_or_create(*, email: str, display_name: str = "", known_missing: 
         if found is None:
             raise
         return found, False
+
+
+MAX_CC = 20
+
+
+def cc_contacts_resolve(*, actor: User, requester: User, emails: list[str]) -> list[User]:
+    """The contacts that the addresses a ticket is copied to (CC) stand for, new ones created.
+
+    Agents may copy anyone. A customer may copy only people of the requester's own organization (existing
+    contacts of it, or addresses in its mail domains): otherwise anyone with a portal login could have the
+    service desk mail strangers. Refused addresses are named in the error."""
+    from accounts.roles import user_is_agent
+    from itsm.lib.errors import DomainError
+
+    unique = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+    if len(unique) > MAX_CC:
+        raise DomainError(f"At most {MAX_CC} addresses can be copied.", details={"cc": [f"at most {MAX_CC}"]})
+    if user_is_agent(actor):
+        return [contact_get_or_create(email=e)[0] for e in unique]
+    refused, found = [], []
+    for email in unique:  # check them all before creating anyone
+        existing = contact_find_by_email(email=email)
+        org = existing.organization if existing is not None else organization_for_email(email=email)
+        if requester.organization_id is None or org is None or org.pk != requester.organization_id:
+            refused.append(email)
+        found.append((email, existing))
+    if refused:
+        raise DomainError(
+            "You can copy only people of your own organization: " + ", ".join(refused) + ".",
+            details={"cc": [f"{e}: not of your organization" for e in refused]},
+        )
+    contacts = [existing or contact_get_or_create(email=email, known_missing=True)[0] for email, existing in found]
+    return contacts

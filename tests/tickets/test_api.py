@@ -252,3 +252,28 @@ def test_nul_bytes_and_garbage_ids_are_4xx_not_500(db, desk, customer, client):
     assert client.get("/tickets/%00/").status_code == 400
     garbage = client.post(f"/tickets/{ticket.number}/links/remove/", {"link_id": "abc"}, follow=True)
     assert garbage.status_code == 200 and b"No such link on this ticket" in garbage.content
+
+
+def test_a_customer_may_copy_only_people_of_their_own_organization(db, customer, colleague, other_customer, desk):
+    client = api(customer)
+    own = client.post(
+        "/api/v1/tickets/", {"title": "x", "cc": [colleague.email, "new.person@acme.example"]}, format="json"
+    )
+    assert own.status_code == 201
+    ticket = TicketFactory._meta.model.objects.get(number=own.json()["number"])
+    assert sorted(w.email for w in ticket.watchers.all()) == sorted([colleague.email, "new.person@acme.example"])
+    stranger = client.post(
+        "/api/v1/tickets/", {"title": "x", "cc": [other_customer.email, "anyone@elsewhere.example"]}, format="json"
+    )
+    assert stranger.status_code == 400
+    assert "anyone@elsewhere.example" in str(stranger.json()) and other_customer.email in str(stranger.json())
+    assert not TicketFactory._meta.model.objects.filter(requester=customer).exclude(pk=ticket.pk).exists()
+    from accounts.models import User
+
+    assert not User.objects.filter(email="anyone@elsewhere.example").exists()
+    by_agent = api(desk).post(
+        "/api/v1/tickets/",
+        {"title": "x", "requester": customer.pk, "cc": ["anyone@elsewhere.example"]},
+        format="json",
+    )
+    assert by_agent.status_code == 201

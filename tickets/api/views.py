@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import user_is_agent
-from accounts.services import contact_get_or_create
+from accounts.services import cc_contacts_resolve, contact_get_or_create
 from classification.services import IntakeContext
 from itsm.lib.errors import NotFound, PermissionDenied
 from tickets import selectors, services
@@ -77,7 +77,7 @@ class TicketListCreateApi(APIView):
         agent = user_is_agent(user)
         if not agent and v.get("priority"):
             raise PermissionDenied("Customers cannot set the priority; give impact and urgency.")
-        watchers = [contact_get_or_create(email=e)[0] for e in v.get("cc", [])]
+        watchers = cc_contacts_resolve(actor=user, requester=requester, emails=v.get("cc", []))
         ticket = services.ticket_create(
             actor=user,
             requester=requester,
