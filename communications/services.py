@@ -5,6 +5,8 @@ outside any transaction, then records the outcome in a second one: a slow SMTP s
 database lock, two workers never send the same row, and a worker that dies mid-send leaves a lease that
 expires, so the mail is retried (at-least-once delivery)."""
 
+import contextlib
+import contextvars
 import logging
 import re
 import smtplib
@@ -56,10 +58,27 @@ class PermanentDeliveryError(Exception):
     pass
 
 
+_enqueue_suspended: contextvars.ContextVar[bool] = contextvars.ContextVar("outbox_enqueue_suspended", default=False)
+
+
+@contextlib.contextmanager
+def outbox_enqueue_suspended():
+    """Queue mail in the outbox without a delivery task per row: for bulk loads (the demo data) that deliver
+    what they queued themselves; whatever is left queued is sent by the every-minute sweeper."""
+    token = _enqueue_suspended.set(True)
+    try:
+        yield
+    finally:
+        _enqueue_suspended.reset(token)
+
+
 def _schedule_delivery(outbound_id: int) -> None:
     """After commit, hand the row to a worker. If the broker is down the row stays queued and the
     every-minute sweeper (outbox_deliver_due) sends it."""
     from communications.tasks import outbound_email_deliver as outbound_email_deliver_task
+
+    if _enqueue_suspended.get():
+        return
 
     def enqueue() -> None:
         try:

@@ -130,6 +130,7 @@ else:
         "data_folder_out": str(_broker / "queue"),
         "control_folder": str(_broker / "control"),
         "store_processed": False,
+        "polling_interval": 0.2,  # seconds between looks at the folder (kombu's default, 1 s, adds a second a task)
     }
     for _folder in ("queue", "control"):
         (_broker / _folder).mkdir(parents=True, exist_ok=True)

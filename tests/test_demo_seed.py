@@ -135,3 +135,18 @@ def test_full_default_seed_then_rerun():
     first = _counts()
     assert "(0 new)" in _seed(tickets=None)
     assert _counts() == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_delivers_its_mail_itself_and_leaves_no_task_backlog(monkeypatch):
+    """A first `make run` must not start with a worker queue of a thousand delivery tasks (the filesystem
+    broker takes them slowly) ahead of the first real acknowledgement."""
+    from communications import tasks
+    from communications.models import OutboundEmail
+
+    queued_tasks = []
+    monkeypatch.setattr(tasks.outbound_email_deliver, "delay", lambda *a, **k: queued_tasks.append(a))
+    _seed()
+    assert OutboundEmail.objects.exists()
+    assert not OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).exists()
+    assert queued_tasks == []
