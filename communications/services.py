@@ -286,6 +286,8 @@ def ticket_mail_queue(
     # what the customer has been told is recorded first: the subscribers of the NOTIFICATION_QUEUED event below
     # (escalations: an "update overdue" level de-escalates) see the ticket as it is once the mail is queued
     changes: dict[str, object] = {"last_customer_update_at": now}
+    if mailbox is not None:  # the mailbox this is sent from answers the ticket from now on
+        changes["mailbox"] = mailbox
     if kind != OutboundEmail.Kind.ACKNOWLEDGEMENT:
         changes["status_update_due_since"] = None  # an update was sent: the flag goes
     if not TicketCommunication.objects.filter(ticket=ticket).update(**changes):

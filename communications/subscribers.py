@@ -31,9 +31,12 @@ def on_ticket_event(event) -> None:
         if event.actor_id is None:
             return
         from accounts.roles import user_is_agent
+        from itsm.lib.transactions import scope_recall
         from tickets.models import Comment
 
-        comment = Comment.objects.select_related("author").filter(pk=data.get("comment_id")).first()
+        comment = scope_recall(("comment", data.get("comment_id"))) or (
+            Comment.objects.select_related("author").filter(pk=data.get("comment_id")).first()
+        )
         if comment is None or comment.author is None:
             return
         if user_is_agent(comment.author):

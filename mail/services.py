@@ -491,14 +491,13 @@ def _new_ticket(
     ]
     message.cid_map = _cid_map(attachments, files)
     _drop_notes(ticket, dropped, now)
-    if not TicketCommunication.objects.filter(ticket=ticket).update(mailbox=mailbox):
-        TicketCommunication.objects.create(ticket=ticket, mailbox=mailbox)
     if follow_up_of is not None:
         ticket_link(source=ticket, target=follow_up_of, kind=LinkKind.RELATED_TO, actor=None, now=now)
     message.status, message.ticket, message.sender = InboundStatus.TICKET, ticket, contact
     message.reason = f"opened {ticket.number}" + (
         f" (follow-up of {follow_up_of.number}, which is closed)" if follow_up_of else ""
     )
+    acknowledged = None
     if not flags.answerable:
         message.reason += f"; not acknowledged: {flags.reason}"
     elif not mailbox.send_acknowledgements:
@@ -506,8 +505,11 @@ def _new_ticket(
     else:
         # it answers this message (which is not linked to the ticket until the end of the intake)
         own_id = "" if message.message_id_derived else f"<{message.message_id}>"
-        ticket.requester = contact  # the same row, already read (routing reloaded the ticket)
-        acknowledgement_enqueue(ticket=ticket, mailbox=mailbox, conversation=(own_id, own_id), now=now)
+        ticket.requester = contact  # the same row, already read
+        # queuing it records the mailbox as the ticket's (it answers the ticket from now on)
+        acknowledged = acknowledgement_enqueue(ticket=ticket, mailbox=mailbox, conversation=(own_id, own_id), now=now)
+    if acknowledged is None and not TicketCommunication.objects.filter(ticket=ticket).update(mailbox=mailbox):
+        TicketCommunication.objects.create(ticket=ticket, mailbox=mailbox)
 
 
 def _customer_reply(
@@ -519,11 +521,11 @@ def _customer_reply(
     comment = comment_add(
         ticket=ticket, author=contact, body=_text_of(parsed), is_public=True, files=[f for f, _ in files], now=now
     )
-    message.cid_map = _cid_map(list(comment.attachments.order_by("id")), files)
+    message.cid_map = _cid_map(list(comment.attachments.order_by("id")) if files else [], files)
     _drop_notes(ticket, dropped, now)
     message.ticket = ticket
     message.save(update_fields=["ticket"])  # a reopen notice answers this message (threading headers)
-    ticket.refresh_from_db()
+    # `ticket` is current: comment_add re-read it under its lock, and every write since went through it
     if ticket.status == TicketStatus.RESOLVED:
         ticket_transition(
             ticket=ticket,

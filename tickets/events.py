@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 
-from itsm.lib.transactions import current_scope, settle_later
+from itsm.lib.transactions import current_scope, scope_recall, scope_remember, settle_later
 from tickets.choices import CUSTOMER_VISIBLE_EVENTS, TicketEventType
 from tickets.models import Ticket, TicketAuditHead, TicketEvent
 from tickets.subscribers import settling_subscribers, subscribers
@@ -99,9 +99,13 @@ def event_write(
     if first:  # the ticket was inserted in this very transaction: it has no event yet
         last = None
     else:
-        with connection.cursor() as cursor:  # the chain's head; plain SQL: this runs for every event
-            cursor.execute(_HEAD_SQL, [ticket.pk])
-            last = cursor.fetchone()
+        # the chain's head: known when this change already appended to it (the ticket is locked meanwhile),
+        # else read (plain SQL: this runs for every event)
+        last = scope_recall(("audit-head", ticket.pk))
+        if last is None:
+            with connection.cursor() as cursor:
+                cursor.execute(_HEAD_SQL, [ticket.pk])
+                last = cursor.fetchone()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     actor_id = actor.pk if actor is not None else None
     actor_name = actor_display_name(actor)[:200]
@@ -130,6 +134,7 @@ def event_write(
     event.save()
     with connection.cursor() as cursor:
         cursor.execute(_MOVE_HEAD_SQL, [ticket.pk, seq, event.hash])
+    scope_remember(("audit-head", ticket.pk), (seq, event.hash))
     for handler in subscribers():
         handler(event)
     _settle_later(event)

@@ -25,7 +25,7 @@ from classification.priority import decide_priority
 from classification.selectors import priority_explain
 from classification.services import IntakeContext, classify
 from itsm.lib.errors import DomainError, PermissionDenied
-from itsm.lib.transactions import service_atomic
+from itsm.lib.transactions import scope_recall, scope_remember, service_atomic
 from tickets import permissions
 from tickets.choices import (
     ALLOWED_TRANSITIONS,
@@ -81,8 +81,12 @@ def _now(now: datetime | None) -> datetime:
 
 def _lock(ticket: Ticket, *, expected_version: int | None = None) -> Ticket:
     """Reload the ticket under a row lock (PostgreSQL `SELECT ... FOR UPDATE`; on SQLite the IMMEDIATE
-    transaction already holds the database's write lock) and check the caller's version."""
-    ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
+    transaction already holds the database's write lock) and check the caller's version. Not read again
+    when this very instance was created or locked earlier in the same change (and every write to the row
+    since went through it): a routing, an acknowledgement and a comment of one mail lock the ticket once."""
+    if scope_recall(("ticket-lock", ticket.pk)) is not ticket:
+        ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update())
+        scope_remember(("ticket-lock", ticket.pk), ticket)
     if expected_version is not None and int(expected_version) != ticket.version:
         raise StaleVersion(ticket.number, int(expected_version), ticket.version)
     return ticket
@@ -95,6 +99,8 @@ def _save(ticket: Ticket, fields: Iterable[str], now: datetime, *, bump_version:
         ticket.version += 1
         fields.add("version")
     ticket.save(update_fields=sorted(fields))
+    if scope_recall(("ticket-lock", ticket.pk)) is not ticket:  # written through another instance: re-read later
+        scope_remember(("ticket-lock", ticket.pk), None)
 
 
 def _event_value(value: Any) -> Any:
@@ -240,6 +246,7 @@ def ticket_create(
     _validate(ticket)
     ticket.number = _next_number(ticket_type)
     ticket.save(force_insert=True)
+    scope_remember(("ticket-lock", ticket.pk), ticket)  # inserted by this transaction: no one else sees the row
     watcher_list = [w for w in watchers if w.pk != requester.pk]
     if watcher_list:
         ticket.watchers.add(*watcher_list)
@@ -690,6 +697,7 @@ def _comment(
         is_public=is_public,
         created_at=now,
     )
+    scope_remember(("comment", comment.pk), comment)  # for the event's subscribers, which would read it again
     event_write(
         ticket=ticket,
         event_type=TicketEventType.COMMENT_ADDED,

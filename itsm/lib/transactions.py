@@ -12,7 +12,14 @@ service call on the hot paths.
 `settle_later(key, callback)` registers work to run once when the outermost service call (or `service_scope`)
 ends successfully, still inside its transaction: the ticket events a change writes are settled together
 (tickets/events.py), so derived state (SLA clocks, escalation schedules) is computed once per change, not once
-per event. Outside any service the callback runs at once."""
+per event. Outside any service the callback runs at once.
+
+`scope_remember(key, value)` / `scope_recall(key)` keep a fact about the database for the rest of the change
+(this ticket's row is locked and this instance holds its data; this is the head of its audit chain), so a
+service called after another does not read again what the change already knows. A remembered fact stands only
+while every savepoint that was open when it was noted is still open: once one of them is released or rolled
+back (which may have undone the write or released the lock), the fact is forgotten and the caller reads the
+database again."""
 
 import functools
 from collections.abc import Callable
@@ -20,7 +27,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 
 F = TypeVar("F", bound=Callable)
 
@@ -58,6 +65,38 @@ def settle_later(key: Any, callback: Callable[[], None]) -> None:
         callback()
     else:
         scope.callbacks.setdefault(key, callback)
+
+
+def _savepoints() -> tuple:
+    return tuple(connection.savepoint_ids)
+
+
+def scope_remember(key: Any, value: Any) -> None:
+    """Note `value` for the rest of the current change (nothing outside any service)."""
+    scope = _scope.get()
+    if scope is not None and connection.in_atomic_block:
+        scope.data[("remembered", key)] = (_savepoints(), value)
+
+
+def scope_recall(key: Any, default: Any = None) -> Any:
+    """What `scope_remember` noted, if every savepoint open at the time is still open; else `default`."""
+    scope = _scope.get()
+    if scope is None or not connection.in_atomic_block or connection.needs_rollback:
+        return default
+    entry = scope.data.get(("remembered", key))
+    if entry is None:
+        return default
+    marks, value = entry
+    if _savepoints()[: len(marks)] != marks:
+        del scope.data[("remembered", key)]
+        return default
+    return value
+
+
+def scope_forget(key: Any) -> None:
+    scope = _scope.get()
+    if scope is not None:
+        scope.data.pop(("remembered", key), None)
 
 
 @contextmanager

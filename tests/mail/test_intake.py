@@ -508,3 +508,24 @@ def test_an_unverified_note_is_shown_to_agents_only(client, mailbox, customer, o
     client.force_login(customer)
     assert "secret words" not in client.get(ticket.get_absolute_url()).content.decode()
     assert Comment.objects.filter(ticket=ticket, is_public=False).count() == 1
+
+
+# --- cost -------------------------------------------------------------------------------------------------
+
+# Measured on both databases (the same counts): what one message costs once the process has loaded its
+# configuration (rules, SLA policies, escalation paths). A change that adds queries to every mail shows here;
+# bench/bench_mail_intake.py measures what they cost.
+NEW_TICKET_QUERIES = 40
+REPLY_QUERIES = 32
+
+
+def test_a_new_ticket_and_a_reply_by_mail_stay_within_their_query_budget(mailbox, customer):
+    ingest(mailbox, make_message(subject="Warm-up: the first message loads the configuration"))
+    with CaptureQueriesContext(connection) as new:
+        opened = ingest(mailbox, make_message(subject="Printer on fire"))
+    number = opened.message.ticket.number
+    with CaptureQueriesContext(connection) as reply:
+        replied = ingest(mailbox, make_message(subject=f"Re: [{number}] Printer on fire", body="Still burning"))
+    assert opened.message.status == InboundStatus.TICKET and replied.message.status == InboundStatus.COMMENT
+    assert len(new) <= NEW_TICKET_QUERIES, "\n".join(q["sql"][:120] for q in new)
+    assert len(reply) <= REPLY_QUERIES, "\n".join(q["sql"][:120] for q in reply)
