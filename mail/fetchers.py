@@ -85,6 +85,7 @@ class IMAPFetcher:
                 c.encode() if isinstance(c, str) else c for c in conn.capabilities
             )
             sizes = self._sizes(conn, [u.decode() for u in uids])
+            whole: list[tuple[str, int | None]] = []
             for uid in uids:
                 uid = uid.decode()
                 size = sizes[uid] if uid in sizes else self._size(conn, uid)
@@ -93,17 +94,25 @@ class IMAPFetcher:
                     ingest(head, f"imap {self.folder} uid {uid} (header only)", size=size)
                     # only flagged, never moved: the whole message stays where it is for a person
                     conn.uid("STORE", uid, "+FLAGS", f"({IMPORTED_KEYWORD})")
-                    continue
-                raw = self._fetch(conn, uid, "BODY.PEEK[]")
-                ingest(raw, f"imap {self.folder} uid {uid}")  # committed when it returns
-                if self.processed_folder:
-                    if move:
-                        self._check(*conn.uid("MOVE", uid, _quote(self.processed_folder)), "MOVE")
-                    else:
-                        self._check(*conn.uid("COPY", uid, _quote(self.processed_folder)), "COPY")
-                        conn.uid("STORE", uid, "+FLAGS", f"(\\Deleted {IMPORTED_KEYWORD})")
                 else:
-                    self._check(*conn.uid("STORE", uid, "+FLAGS", f"(\\Seen {IMPORTED_KEYWORD})"), "STORE")
+                    whole.append((uid, size))
+            for batch in _batches(whole, count=FETCH_BATCH, size=FETCH_BATCH_BYTES):
+                raws = self._fetch_many(conn, batch, "BODY.PEEK[]")
+                taken: list[str] = []
+                try:
+                    for uid in batch:
+                        raw = raws.get(uid)
+                        if raw is None:  # not in the batch's answer: ask for it alone
+                            raw = self._fetch(conn, uid, "BODY.PEEK[]")
+                        ingest(raw, f"imap {self.folder} uid {uid}")  # committed when it returns
+                        taken.append(uid)
+                except BaseException:
+                    try:  # what was committed before the failure is marked all the same
+                        self._mark(conn, taken, move)
+                    except Exception:  # noqa: BLE001 - left unmarked: the next poll finds them duplicates
+                        pass
+                    raise
+                self._mark(conn, taken, move)
             if self.processed_folder and not move:
                 conn.expunge()
             return len(uids)
@@ -112,6 +121,34 @@ class IMAPFetcher:
                 conn.logout()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _mark(self, conn: imaplib.IMAP4, uids: list[str], move: bool) -> None:
+        """Flag or move messages already taken in (one command for a batch)."""
+        if not uids:
+            return
+        uid_set = ",".join(uids)
+        if self.processed_folder:
+            if move:
+                self._check(*conn.uid("MOVE", uid_set, _quote(self.processed_folder)), "MOVE")
+            else:
+                self._check(*conn.uid("COPY", uid_set, _quote(self.processed_folder)), "COPY")
+                conn.uid("STORE", uid_set, "+FLAGS", f"(\\Deleted {IMPORTED_KEYWORD})")
+        else:
+            self._check(*conn.uid("STORE", uid_set, "+FLAGS", f"(\\Seen {IMPORTED_KEYWORD})"), "STORE")
+
+    def _fetch_many(self, conn: imaplib.IMAP4, uids: list[str], item: str) -> dict[str, bytes]:
+        """Several messages in one round trip, by UID (a server may name the UID before or after the literal)."""
+        data = self._check(*conn.uid("FETCH", ",".join(uids), f"({item})"), f"FETCH {item}")
+        found: dict[str, bytes] = {}
+        for i, part in enumerate(data):
+            if not (isinstance(part, tuple) and len(part) >= 2):
+                continue
+            uid = re.search(rb"UID (\d+)", part[0] or b"")
+            if uid is None and i + 1 < len(data) and isinstance(data[i + 1], bytes):
+                uid = re.search(rb"UID (\d+)", data[i + 1])
+            if uid is not None:
+                found[uid.group(1).decode()] = part[1]
+        return found
 
     def _sizes(self, conn: imaplib.IMAP4, uids: list[str]) -> dict[str, int]:
         """The sizes of many messages, a FETCH per 500 (not a round trip per message)."""
@@ -140,6 +177,28 @@ class IMAPFetcher:
             if isinstance(part, tuple) and len(part) >= 2:
                 return part[1]
         raise FetchError(f"IMAP FETCH {item} of UID {uid} returned no message")
+
+
+FETCH_BATCH = 50  # messages fetched in one IMAP round trip ...
+FETCH_BATCH_BYTES = 8 * 1024 * 1024  # ... and at most this many bytes of them held in memory at once
+
+
+def _batches(items: list[tuple[str, int | None]], *, count: int, size: int) -> list[list[str]]:
+    """UIDs in order, cut into batches of at most `count` messages and `size` bytes (a message of unknown
+    size counts as the size limit of a batch: alone)."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    held = 0
+    for uid, n in items:
+        n = size if n is None else n
+        if current and (len(current) >= count or held + n > size):
+            batches.append(current)
+            current, held = [], 0
+        current.append(uid)
+        held += n
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _quote(name: str) -> str:

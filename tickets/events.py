@@ -3,12 +3,13 @@
 Each event's hash is SHA-256 over "<previous hash>\\n<canonical JSON of the event>". The canonical JSON has
 sorted keys and no whitespace and holds the ticket number, the sequence number, the type, the actor's id
 and name, the UTC time, whether the customer sees it, and the data. The first event of a ticket chains to
-GENESIS_HASH. The chain's end is kept in TicketAuditHead, moved in the same transaction, so a chain cut short
-is caught as well as an edited one.
+GENESIS_HASH. The chain's end is kept in TicketAuditHead, moved in the same transaction (once per change, when
+the change settles), so a chain cut short is caught as well as an edited one.
 Callers hold the ticket's row lock (every service takes it first), so a ticket's chain is written by one
 transaction at a time; the (ticket, seq) unique constraint turns any slip into an error, not a fork.
 """
 
+import functools
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -132,13 +133,32 @@ def event_write(
         hash=chain_hash(prev_hash, content),
     )
     event.save()
-    with connection.cursor() as cursor:
-        cursor.execute(_MOVE_HEAD_SQL, [ticket.pk, seq, event.hash])
-    scope_remember(("audit-head", ticket.pk), (seq, event.hash))
+    if current_scope() is None:
+        _head_move(ticket.pk, (seq, event.hash))
+    else:  # the head moves once, at the end of the change, to where the chain then ends
+        scope_remember(("audit-head", ticket.pk), (seq, event.hash))
+        settle_later(("audit-head", ticket.pk), functools.partial(_head_settle, ticket.pk))
     for handler in subscribers():
         handler(event)
     _settle_later(event)
     return event
+
+
+def _head_move(ticket_id: int, head: tuple[int, str]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_HEAD_SQL, [ticket_id, *head])
+
+
+def _head_settle(ticket_id: int) -> None:
+    """Record the end of the ticket's chain as this change leaves it: known, unless a savepoint was rolled
+    back meanwhile (then read from the events themselves)."""
+    head = scope_recall(("audit-head", ticket_id))
+    if head is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_HEAD_SQL, [ticket_id])
+            head = cursor.fetchone()
+    if head is not None:
+        _head_move(ticket_id, head)
 
 
 def _settle_later(event: TicketEvent) -> None:

@@ -99,8 +99,10 @@ def _save(ticket: Ticket, fields: Iterable[str], now: datetime, *, bump_version:
         ticket.version += 1
         fields.add("version")
     ticket.save(update_fields=sorted(fields))
-    if scope_recall(("ticket-lock", ticket.pk)) is not ticket:  # written through another instance: re-read later
-        scope_remember(("ticket-lock", ticket.pk), None)
+    # the instance now holds what this write put in the row: it stands for the row only as long as the write
+    # does (noted again with the savepoints open now); written through another instance, it must be re-read
+    same = scope_recall(("ticket-lock", ticket.pk)) is ticket
+    scope_remember(("ticket-lock", ticket.pk), ticket if same else None)
 
 
 def _event_value(value: Any) -> Any:

@@ -68,7 +68,9 @@ def settle_later(key: Any, callback: Callable[[], None]) -> None:
 
 
 def _savepoints() -> tuple:
-    return tuple(connection.savepoint_ids)
+    """The savepoints open now. A block without one (`atomic(savepoint=False)`, Django's None) cannot roll
+    back on its own: its failure dooms the enclosing savepoint (`needs_rollback`), so it is left out."""
+    return tuple(sid for sid in connection.savepoint_ids if sid is not None)
 
 
 def scope_remember(key: Any, value: Any) -> None:

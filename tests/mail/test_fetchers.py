@@ -84,6 +84,63 @@ def test_a_crash_after_the_commit_before_the_flag_takes_the_message_in_once(imap
     assert IMPORTED_KEYWORD in imap_folder_state(server, user, password)[0][1]
 
 
+def test_imap_fetches_messages_in_batches_and_marks_each_batch_once(imap_account, customer, monkeypatch):
+    from mail import fetchers
+
+    monkeypatch.setattr(fetchers, "FETCH_BATCH", 4)
+    server, user, password = imap_account
+    for i in range(10):
+        imap_append(server, user, password, make_message(subject=f"batched {i}"))
+    commands: list[tuple[str, str]] = []
+    real_uid = imaplib.IMAP4.uid
+
+    def recording_uid(self, command, *args):
+        commands.append((command, args[-1] if args else ""))
+        return real_uid(self, command, *args)
+
+    monkeypatch.setattr(imaplib.IMAP4, "uid", recording_uid)
+    box = _imap_mailbox(server, user, password)
+    assert mailbox_poll(mailbox_id=box.pk).taken == 10
+    bodies = [c for c in commands if c == ("FETCH", "(BODY.PEEK[])")]
+    stores = [c for c in commands if c[0] == "STORE"]
+    assert len(bodies) == 3 and len(stores) == 3  # 4 + 4 + 2 messages: a round trip per batch, not per message
+    # taken in the order of the mailbox
+    assert list(InboundMessage.objects.order_by("pk").values_list("subject", flat=True)) == [
+        f"batched {i}" for i in range(10)
+    ]
+    assert all(IMPORTED_KEYWORD in flags for _, flags in imap_folder_state(server, user, password))
+
+
+def test_a_failure_inside_a_batch_marks_what_was_stored_before_it(imap_account, customer, monkeypatch):
+    from django.db import OperationalError
+
+    from mail import services
+
+    server, user, password = imap_account
+    for i in range(5):
+        imap_append(server, user, password, make_message(subject=f"half {i}"))
+    real_store = services.inbound_store
+    calls = {"n": 0}
+
+    def failing_store(**kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OperationalError("the database went away")
+        return real_store(**kw)
+
+    monkeypatch.setattr(services, "inbound_store", failing_store)
+    box = _imap_mailbox(server, user, password)
+    with pytest.raises(OperationalError):
+        mailbox_poll(mailbox_id=box.pk)
+    flags = [f for _, f in imap_folder_state(server, user, password)]
+    assert [IMPORTED_KEYWORD in f for f in flags] == [True, True, False, False, False]
+    monkeypatch.setattr(services, "inbound_store", real_store)
+    Mailbox.objects.filter(pk=box.pk).update(poll_lease_until=None)
+    second = mailbox_poll(mailbox_id=box.pk)
+    assert (second.taken, second.duplicates) == (3, 0)
+    assert InboundMessage.objects.count() == 5
+
+
 def test_an_oversized_message_is_recorded_from_its_header_and_left_in_the_mailbox(imap_account, customer, settings):
     settings.ITSM_MAIL_MAX_MESSAGE_BYTES = 3000
     server, user, password = imap_account

@@ -515,7 +515,7 @@ def test_an_unverified_note_is_shown_to_agents_only(client, mailbox, customer, o
 # Measured on both databases (the same counts): what one message costs once the process has loaded its
 # configuration (rules, SLA policies, escalation paths). A change that adds queries to every mail shows here;
 # bench/bench_mail_intake.py measures what they cost.
-NEW_TICKET_QUERIES = 40
+NEW_TICKET_QUERIES = 33
 REPLY_QUERIES = 32
 
 

@@ -103,3 +103,23 @@ def test_a_write_through_another_instance_makes_the_first_one_read_again(desk, c
     # no version bump lost, no field written back stale
     assert ticket.version == start + 3
     assert (ticket.urgency, ticket.impact, ticket.title) == (2, 2, "Third")
+
+
+def test_the_chain_head_moves_once_per_change_to_where_the_chain_ends(desk, customer):
+    from tickets.models import TicketAuditHead
+
+    ticket = TicketFactory(requester=customer, actor=desk)
+    with transaction.atomic(), service_scope():
+        with CaptureQueriesContext(connection) as queries:
+            comment_add(ticket=ticket, author=desk, body="one", is_public=False)
+            comment_add(ticket=ticket, author=desk, body="two", is_public=False)
+            try:
+                with transaction.atomic():
+                    comment_add(ticket=ticket, author=desk, body="rolled back", is_public=False)
+                    raise Boom
+            except Boom:
+                pass
+        assert not [q for q in queries if "tickets_ticketaudithead" in q["sql"]]  # not yet: at the end
+    last = ticket.events.order_by("-seq").first()
+    head = TicketAuditHead.objects.get(ticket=ticket)
+    assert (head.seq, head.hash) == (last.seq, last.hash)
