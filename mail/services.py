@@ -141,34 +141,39 @@ def inbound_ingest(
     outcome = inbound_store(mailbox=mailbox, raw=raw, source=source, size=size, now=now)
     if not outcome.duplicate:
         message = outcome.message
-        inbound_process_many([(message.pk, message.conversation_key)], now=now)
+        inbound_process_many([(message.pk, message.conversation_key)], now=now, mailboxes={mailbox.pk: mailbox})
         message.refresh_from_db(fields=[f.attname for f in InboundMessage._meta.concrete_fields if f.name != "raw"])
     return outcome
 
 
-def inbound_process_many(pending: list[tuple[int, str]], *, now=None) -> int:
+def inbound_process_many(
+    pending: list[tuple[int, str]], *, now=None, mailboxes: dict[int, Mailbox] | None = None
+) -> int:
     """Process stored messages, given as (id, conversation key), in this order, each in its own
     transaction; first, for each, any earlier message of its conversation still waiting (held by another
     worker's task or left by a crash), so replies never overtake what they answer. Returns how many this
     call processed (a message another worker took first is skipped)."""
     done = 0
+    mailboxes = {} if mailboxes is None else mailboxes  # read once per call (a task's come from one or a few)
     for pk, key in pending:
         earlier = InboundMessage.objects.filter(status=InboundStatus.RECEIVED, conversation_key=key, pk__lte=pk)
         for waiting_pk in earlier.order_by("pk").values_list("pk", flat=True) if key else [pk]:
-            done += _process_stored(waiting_pk, now=now)
+            done += _process_stored(waiting_pk, now=now, mailboxes=mailboxes)
     return done
 
 
-def _process_stored(pk: int, *, now=None) -> bool:
+def _process_stored(pk: int, *, now=None, mailboxes: dict[int, Mailbox]) -> bool:
     with transaction.atomic():
-        message = (
-            InboundMessage.objects.select_for_update(of=("self",))
-            .select_related("mailbox__default_service", "mailbox__default_resolver_group")
-            .filter(pk=pk, status=InboundStatus.RECEIVED)
-            .first()
-        )
+        message = InboundMessage.objects.select_for_update().filter(pk=pk, status=InboundStatus.RECEIVED).first()
         if message is None:  # processed meanwhile by another worker
             return False
+        mailbox = mailboxes.get(message.mailbox_id)
+        if mailbox is None:
+            mailbox = Mailbox.objects.select_related("default_service", "default_resolver_group").get(
+                pk=message.mailbox_id
+            )
+            mailboxes[mailbox.pk] = mailbox
+        message.mailbox = mailbox
         _process_safely(message, raw=bytes(message.raw), now=now or timezone.now())
     return True
 
