@@ -50,6 +50,31 @@ def test_scan_emits_each_threshold_when_it_is_crossed_and_only_once(standard, de
     assert SlaClockEvent.objects.filter(ticket=ticket).count() == len(emitted(ticket)) == 12
 
 
+def test_a_policy_s_own_warning_thresholds_are_what_the_scan_emits(office, desk, customer):
+    from sla.services import policy_save
+
+    policy_save(
+        actor=None,
+        data={
+            "name": "Own thresholds",
+            "position": 100,
+            "calendar": office,
+            "first_response_target": timedelta(hours=1),
+            "resolution_target": timedelta(hours=8),
+            "warning_thresholds": [60, 80],
+        },
+    )
+    ticket = TicketFactory(requester=customer, actor=desk, now=MONDAY_9)
+    assert sla_scan_due(now=rome(2026, 3, 2, 9, 35)) == 0  # 58%: the default 50% is not one of them
+    assert sla_scan_due(now=rome(2026, 3, 2, 9, 36)) == 1
+    assert emitted(ticket) == [(FR, 60)]
+    assert sla_scan_due(now=rome(2026, 3, 2, 10, 0)) == 2  # 80% at 9:48, then the breach
+    assert emitted(ticket) == [(FR, 60), (FR, 80), (FR, 100)]
+    assert sla_scan_due(now=rome(2026, 3, 2, 12, 0)) == 0
+    assert sla_scan_due(now=rome(2026, 3, 2, 15, 30)) == 2  # resolution: 60% at 13:48, 80% at 15:24
+    assert emitted(ticket)[-2:] == [(RES, 60), (RES, 80)]
+
+
 def test_the_retried_task_emits_nothing_twice(standard, desk, customer):
     TicketFactory(requester=customer, actor=desk, now=rome(2026, 1, 12, 9, 0))
     first = sla_scan_due_task.apply().get()
