@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sla.calendar import (
@@ -106,11 +106,47 @@ def _oracle(cal: Calendar, a: datetime, b: datetime) -> timedelta:
     return timedelta(minutes=minutes)
 
 
+# Pinned cases, always run before the generated ones: a night shift over Rome's spring-forward night, a
+# Sunday range in New York's repeated hour (fall back), a holiday on a Saturday, a week-long add over a DST change.
+ROME_NIGHT_DST = (
+    Calendar(time_zone="Europe/Rome", ranges=[_range(d, 88, 40) for d in range(7)]),  # 22:00-08:00 every night
+    datetime(2026, 3, 28, 21, 30, tzinfo=UTC),
+)
+NEW_YORK_FALL_BACK = (
+    Calendar(time_zone="America/New_York", ranges=[_range(6, 4, 12)]),  # Sundays 01:00-04:00
+    datetime(2026, 11, 1, 4, 30, tzinfo=UTC),
+)
+SATURDAY_HOLIDAY = (
+    Calendar(time_zone="Europe/Rome", ranges=[_range(d, 36, 32) for d in range(5)], holidays=[date(2026, 3, 28)]),
+    datetime(2026, 3, 27, 15, 0, tzinfo=UTC),
+)
+PINNED = [
+    (ROME_NIGHT_DST, timedelta(hours=6)),
+    (NEW_YORK_FALL_BACK, timedelta(hours=2, minutes=30)),
+    (SATURDAY_HOLIDAY, timedelta(hours=3)),
+    (ROME_NIGHT_DST, timedelta(days=3, microseconds=1)),
+]
+
+
+def pinned(test):
+    for case, d in PINNED:
+        test = example(case, d)(test)
+    return test
+
+
+def test_the_pinned_cases_cross_what_they_are_meant_to():
+    cal, t = NEW_YORK_FALL_BACK  # 00:30 EDT: 2.5 hours of range take 01:00 EDT, 01:00 EST (again), 02:00 ...
+    assert add_business_time(cal, t, timedelta(hours=2, minutes=30)) == datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
+    cal, t = ROME_NIGHT_DST  # 22:30 CET; the night from Saturday to Sunday is 9 hours long, not 10
+    assert business_time_between(cal, t, datetime(2026, 3, 29, 6, 0, tzinfo=UTC)) == timedelta(hours=8, minutes=30)
+
+
 # --- properties -------------------------------------------------------------------------------------
 
 
 @PROPS
 @given(calendar_and_instant(), durations)
+@pinned
 def test_add_never_lands_outside_business_time(case, d):
     cal, t = case
     assert is_business_time(cal, add_business_time(cal, t, d))
@@ -118,6 +154,7 @@ def test_add_never_lands_outside_business_time(case, d):
 
 @PROPS
 @given(calendar_and_instant(), durations)
+@pinned
 def test_elapsed_of_add_equals_the_duration(case, d):
     cal, t = case
     assert business_time_between(cal, t, add_business_time(cal, t, d)) == d
@@ -125,6 +162,8 @@ def test_elapsed_of_add_equals_the_duration(case, d):
 
 @PROPS
 @given(calendar_and_instant(), durations, durations)
+@example(ROME_NIGHT_DST, timedelta(hours=3), timedelta(hours=4))
+@example(NEW_YORK_FALL_BACK, timedelta(minutes=90), timedelta(minutes=60))
 def test_adding_a_then_b_equals_adding_a_plus_b(case, a, b):
     cal, t = case
     assert add_business_time(cal, add_business_time(cal, t, a), b) == add_business_time(cal, t, a + b)
