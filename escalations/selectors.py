@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -198,15 +198,15 @@ def ticket_states(tickets: Sequence[Ticket]) -> dict[int, TicketState]:
     return out
 
 
-def due_ticket_ids(*, now: datetime, limit: int) -> list[int]:
-    """The tickets the scan must look at now, earliest first (an index range scan)."""
+def due_ticket_ids(*, now: datetime, limit: int, skip: Collection[int] = ()) -> list[int]:
+    """The tickets the scan must look at now, earliest first (an index range scan), leaving out those this
+    scan found locked."""
     from escalations.models import EscalationSchedule
 
-    return list(
-        EscalationSchedule.objects.filter(next_check_at__lte=now)
-        .order_by("next_check_at")
-        .values_list("ticket_id", flat=True)[:limit]
-    )
+    due = EscalationSchedule.objects.filter(next_check_at__lte=now)
+    if skip:
+        due = due.exclude(ticket_id__in=list(skip))
+    return list(due.order_by("next_check_at").values_list("ticket_id", flat=True)[:limit])
 
 
 def due_vendor_case_ids(*, now: datetime, limit: int) -> list[int]:

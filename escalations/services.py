@@ -472,13 +472,14 @@ def escalation_check(*, ticket_id: int, now: datetime | None = None) -> int:
 RETRY_AFTER = timedelta(minutes=10)
 
 
-def _scan_batch(ids: Sequence[int], now: datetime) -> int:
+def _scan_batch(ids: Sequence[int], now: datetime, skipped: set[int]) -> int:
     """One transaction for up to SCAN_BATCH due tickets: lock them (skipping those another transaction holds: a
     writer or another scanner; they are due again at the next run), re-read their facts under the locks, fire
     what is due, store their next checks. A ticket that fails (a bug, bad data) does not stop the others: the
     batch is retried ticket by ticket, and the failing one is logged and looked at again RETRY_AFTER later."""
     with transaction.atomic():
         tickets = list(Ticket.objects.select_for_update(skip_locked=True).filter(pk__in=ids).order_by("pk"))
+        skipped.update(set(ids) - {t.pk for t in tickets})
         try:
             with transaction.atomic():
                 return _process(tickets, now=now, fire=True)
@@ -506,12 +507,13 @@ def escalation_scan_due(*, now: datetime | None = None, limit: int = 1000, max_r
     many levels fired."""
     now = _now(now)
     fired = 0
+    skipped: set[int] = set()  # tickets found locked: left for the next run, not read again in this one
     for _ in range(max_rounds):
-        due = due_ticket_ids(now=now, limit=limit)
+        due = due_ticket_ids(now=now, limit=limit, skip=skipped)
         if not due:
             break
         for i in range(0, len(due), SCAN_BATCH):
-            fired += _scan_batch(due[i : i + SCAN_BATCH], now)
+            fired += _scan_batch(due[i : i + SCAN_BATCH], now, skipped)
         if len(due) < limit:
             break
     from escalations.vendors import vendor_cases_check_due

@@ -4,6 +4,7 @@ and the clocks of a ticket as a person sees them now (remaining business time, p
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -247,11 +248,13 @@ def clocks_on_calendar(calendar: BusinessCalendar) -> QuerySet[SlaClock]:
     return SlaClock.objects.filter(calendar=calendar)
 
 
-def due_clock_ids(*, now: datetime, limit: int) -> list[tuple[int, int]]:
-    """(clock id, ticket id) of the clocks the scan must look at now, earliest first (index range scan)."""
-    return list(
-        SlaClock.objects.filter(next_check_at__lte=now).order_by("next_check_at").values_list("pk", "ticket_id")[:limit]
-    )
+def due_clock_ids(*, now: datetime, limit: int, skip_tickets: Collection[int] = ()) -> list[tuple[int, int]]:
+    """(clock id, ticket id) of the clocks the scan must look at now, earliest first (index range scan), leaving
+    out the tickets this scan found locked."""
+    due = SlaClock.objects.filter(next_check_at__lte=now)
+    if skip_tickets:
+        due = due.exclude(ticket_id__in=list(skip_tickets))
+    return list(due.order_by("next_check_at").values_list("pk", "ticket_id")[:limit])
 
 
 def open_clock_filter() -> Q:

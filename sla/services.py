@@ -346,7 +346,7 @@ def _due_thresholds(clock: SlaClock, emitted: set[tuple], now: datetime) -> list
     return sorted(due)
 
 
-def _scan_batch(pairs: Sequence[tuple[int, int]], now: datetime) -> int:
+def _scan_batch(pairs: Sequence[tuple[int, int]], now: datetime, skipped: set[int]) -> int:
     """One transaction for up to SCAN_BATCH due clocks: lock their tickets (skipping any that another
     transaction holds: a writer, or another scanner; they are looked at on the next run), re-read the clocks
     under the locks, emit what is due, move each clock's next check on."""
@@ -355,6 +355,7 @@ def _scan_batch(pairs: Sequence[tuple[int, int]], now: datetime) -> int:
         tickets = {
             t.pk: t for t in Ticket.objects.select_for_update(skip_locked=True).filter(pk__in=ticket_ids).order_by("pk")
         }
+        skipped.update(set(ticket_ids) - set(tickets))
         if not tickets:
             return 0
         clocks = list(
@@ -386,12 +387,13 @@ def sla_scan_due(*, now: datetime | None = None, limit: int = 1000, max_rounds: 
     emitted."""
     now = now or timezone.now()
     emitted = 0
+    skipped: set[int] = set()  # tickets found locked: left for the next run, not read again in this one
     for _ in range(max_rounds):
-        due = due_clock_ids(now=now, limit=limit)
+        due = due_clock_ids(now=now, limit=limit, skip_tickets=skipped)
         if not due:
             break
         for i in range(0, len(due), SCAN_BATCH):
-            emitted += _scan_batch(due[i : i + SCAN_BATCH], now)
+            emitted += _scan_batch(due[i : i + SCAN_BATCH], now, skipped)
         if len(due) < limit:
             break
     return emitted

@@ -220,3 +220,34 @@ def test_clock_events_name_the_target_so_a_new_target_warns_afresh(standard, urg
     assert sla_scan_due(now=rome(2026, 3, 2, 9, 33)) == 4  # FR 50/75/90/100 of 15 minutes
     targets = set(SlaClockEvent.objects.filter(ticket=ticket, metric=FR).values_list("target", flat=True))
     assert targets == {timedelta(hours=1), timedelta(minutes=15)}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_ticket_held_by_another_transaction_is_left_for_the_next_run_and_not_read_again(standard, desk, customer):
+    tickets = [TicketFactory(requester=customer, actor=desk, now=MONDAY_9) for _ in range(3)]
+    held, locked, release = tickets[0], threading.Event(), threading.Event()
+
+    def holder():  # a writer holding the first ticket's row lock while the scan runs
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        now = rome(2026, 3, 2, 9, 30)  # each ticket's first-response 50%: one clock due per ticket
+        with CaptureQueriesContext(connection) as queries:
+            assert sla_scan_due(now=now, limit=2) == 2  # the two free tickets, in two rounds of two due clocks
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    lock_attempts = [q for q in queries if "SKIP LOCKED" in q["sql"] and str(held.pk) in q["sql"].split("IN (")[1]]
+    assert len(lock_attempts) == 1  # tried once; the second round asked for other clocks
+    assert [emitted(t) for t in tickets] == [[], [(FR, 50)], [(FR, 50)]]
+    assert sla_scan_due(now=now) == 1  # the next run takes it
