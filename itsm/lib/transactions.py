@@ -95,12 +95,6 @@ def scope_recall(key: Any, default: Any = None) -> Any:
     return value
 
 
-def scope_forget(key: Any) -> None:
-    scope = _scope.get()
-    if scope is not None:
-        scope.data.pop(("remembered", key), None)
-
-
 @contextmanager
 def _outermost():
     """Open a settling scope if none is open; settle it when the block ends without an error."""

@@ -16,7 +16,7 @@ from mail.choices import InboundStatus
 from mail.models import InboundMessage, Mailbox
 from mail.services import mailbox_poll
 from tests.factories import TicketFactory
-from tests.mail.conftest import make_message
+from tests.mail.conftest import make_maildir, make_message
 from tickets.choices import ResolutionCode, TicketStatus
 from tickets.services import ticket_transition
 
@@ -78,15 +78,16 @@ def test_a_ticket_change_commits_its_mail_when_the_broker_is_down_and_the_sweepe
 
 def test_a_poll_processes_what_it_stored_itself_when_the_broker_is_down(customer, group, tmp_path, settings, caplog):
     settings.ITSM_MAIL_INTAKE_PARTITIONS = 8  # as deployed: the poll would hand the messages to the workers
-    for sub in ("new", "cur", "tmp"):
-        (tmp_path / sub).mkdir()
-    (tmp_path / "new" / "1.host").write_bytes(
-        make_message(sender=customer.email, message_id="<down1@acme.example>", subject="broker down")
+    url = make_maildir(
+        tmp_path,
+        new={
+            "1.host": make_message(sender=customer.email, message_id="<down1@acme.example>", subject="broker down"),
+            "2.host": make_message(
+                sender=customer.email, message_id="<down2@acme.example>", references="<down1@acme.example>"
+            ),
+        },
     )
-    (tmp_path / "new" / "2.host").write_bytes(
-        make_message(sender=customer.email, message_id="<down2@acme.example>", references="<down1@acme.example>")
-    )
-    box = Mailbox.objects.create(name="MD", slug="md", url=f"maildir://{tmp_path}", default_resolver_group=group)
+    box = Mailbox.objects.create(name="MD", slug="md", url=url, default_resolver_group=group)
     with broker_down(), caplog.at_level(logging.WARNING):
         result = mailbox_poll(mailbox_id=box.pk)
     assert (result.taken, result.error) == (2, "")

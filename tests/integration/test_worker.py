@@ -81,17 +81,18 @@ def test_a_polled_mailbox_is_processed_by_the_worker(roles, customer, group, tmp
     from mail.choices import InboundStatus
     from mail.models import InboundMessage, Mailbox
     from mail.services import mailbox_poll
-    from tests.mail.conftest import make_message
+    from tests.mail.conftest import make_maildir, make_message
 
-    for sub in ("new", "cur", "tmp"):
-        (tmp_path / sub).mkdir()
-    (tmp_path / "new" / "1.host").write_bytes(
-        make_message(sender=customer.email, message_id="<w1@acme.example>", subject="worker one")
+    url = make_maildir(
+        tmp_path,
+        new={
+            "1.host": make_message(sender=customer.email, message_id="<w1@acme.example>", subject="worker one"),
+            "2.host": make_message(
+                sender=customer.email, message_id="<w2@acme.example>", references="<w1@acme.example>"
+            ),
+        },
     )
-    (tmp_path / "new" / "2.host").write_bytes(
-        make_message(sender=customer.email, message_id="<w2@acme.example>", references="<w1@acme.example>")
-    )
-    box = Mailbox.objects.create(name="MD", slug="md", url=f"maildir://{tmp_path}", default_resolver_group=group)
+    box = Mailbox.objects.create(name="MD", slug="md", url=url, default_resolver_group=group)
     result = mailbox_poll(mailbox_id=box.pk)
     assert result.taken == 2  # stored and queued; the worker processes them
     assert _wait_for(lambda: not InboundMessage.objects.filter(status=InboundStatus.RECEIVED).exists()), (

@@ -99,6 +99,16 @@ def mailbox(db, service, group):
     )
 
 
+def make_maildir(path, *, new: dict[str, bytes] | None = None, cur: dict[str, bytes] | None = None) -> str:
+    """A Maildir folder at `path` holding these messages (file name: raw bytes); returns its mailbox URL."""
+    for sub in ("new", "cur", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    for sub, files in (("new", new or {}), ("cur", cur or {})):
+        for name, raw in files.items():
+            (path / sub / name).write_bytes(raw)
+    return f"maildir://{path}"
+
+
 def make_message(
     *,
     sender: str = "alice@acme.example",

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from mail.choices import InboundStatus
 from mail.models import InboundMessage, Mailbox
-from tests.mail.conftest import make_message
+from tests.mail.conftest import make_maildir, make_message
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +40,9 @@ def test_ingest_email_takes_files_and_maildir_folders_into_a_named_mailbox(tmp_p
     Mailbox.objects.create(name="Sales", slug="sales", url="pipe:")
     (tmp_path / "one.eml").write_bytes(make_message(subject="file one"))
     md = tmp_path / "Maildir"
-    for sub in ("new", "cur", "tmp"):
-        (md / sub).mkdir(parents=True)
-    (md / "new" / "a.host").write_bytes(make_message(subject="maildir a"))
-    (md / "cur" / "b.host:2,S").write_bytes(make_message(subject="maildir b"))
+    make_maildir(
+        md, new={"a.host": make_message(subject="maildir a")}, cur={"b.host:2,S": make_message(subject="maildir b")}
+    )
     out = io.StringIO()
     call_command("ingest_email", str(tmp_path / "one.eml"), str(md), "--mailbox", "sales", stdout=out)
     assert sorted(Ticket.objects.values_list("title", flat=True)) == ["file one", "maildir a", "maildir b"]

@@ -6,7 +6,7 @@ import pytest
 
 from mail.models import InboundMessage, Mailbox
 from mail.services import inbound_ingest, mailbox_poll
-from tests.mail.conftest import make_message
+from tests.mail.conftest import make_maildir, make_message
 from tests.tickets.test_concurrency import _run_in_threads
 from tickets.audit import audit_verify
 from tickets.models import Comment, Ticket
@@ -34,11 +34,8 @@ def test_concurrent_replies_to_one_ticket_all_land(roles, customer):
 
 
 def test_two_workers_polling_one_mailbox_never_both_fetch(roles, tmp_path, customer):
-    for sub in ("new", "cur", "tmp"):
-        (tmp_path / sub).mkdir()
-    for i in range(20):
-        (tmp_path / "new" / f"{i}.host").write_bytes(make_message(subject=f"m{i}"))
-    box = Mailbox.objects.create(name="MD", slug="md", url=f"maildir://{tmp_path}")
+    url = make_maildir(tmp_path, new={f"{i}.host": make_message(subject=f"m{i}") for i in range(20)})
+    box = Mailbox.objects.create(name="MD", slug="md", url=url)
     results, errors = _run_in_threads(lambda i: mailbox_poll(mailbox_id=box.pk), n=2)
     assert errors == []
     assert sum(r.taken for r in results) == 20 and sum(r.skipped for r in results) <= 1

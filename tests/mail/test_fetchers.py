@@ -11,7 +11,7 @@ from mail.choices import InboundStatus
 from mail.fetchers import IMPORTED_KEYWORD, MaildirFetcher
 from mail.models import InboundMessage, Mailbox
 from mail.services import mailbox_poll, mailboxes_poll_due
-from tests.mail.conftest import imap_append, imap_folder_state, make_message
+from tests.mail.conftest import imap_append, imap_folder_state, make_maildir, make_message
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -195,12 +195,12 @@ def test_two_polls_of_one_mailbox_never_run_at_once(imap_account, customer):
 
 
 def test_maildir_messages_are_marked_seen_after_they_are_taken(tmp_path, customer):
-    for sub in ("new", "cur", "tmp"):
-        (tmp_path / sub).mkdir()
-    (tmp_path / "new" / "1.host").write_bytes(make_message(subject="maildir one"))
-    (tmp_path / "cur" / "2.host:2,").write_bytes(make_message(subject="maildir two"))
-    (tmp_path / "cur" / "3.host:2,S").write_bytes(make_message(subject="already seen"))
-    box = Mailbox.objects.create(name="MD", slug="md", url=f"maildir://{tmp_path}")
+    url = make_maildir(
+        tmp_path,
+        new={"1.host": make_message(subject="maildir one")},
+        cur={"2.host:2,": make_message(subject="maildir two"), "3.host:2,S": make_message(subject="already seen")},
+    )
+    box = Mailbox.objects.create(name="MD", slug="md", url=url)
     result = mailbox_poll(mailbox_id=box.pk)
     assert result.taken == 2 and result.error == ""
     assert sorted(p.name for p in (tmp_path / "cur").iterdir()) == ["1.host:2,S", "2.host:2,S", "3.host:2,S"]

@@ -17,7 +17,7 @@ from mail.services import (
     inbound_store,
     mailbox_poll,
 )
-from tests.mail.conftest import make_message
+from tests.mail.conftest import make_maildir, make_message
 from tickets.models import Comment, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -105,13 +105,16 @@ def test_dispatch_splits_by_conversation_and_keeps_each_in_order(mailbox, custom
 
 
 def test_a_poll_stores_everything_then_hands_it_over(tmp_path, customer, service, group):
-    for sub in ("new", "cur", "tmp"):
-        (tmp_path / sub).mkdir()
-    (tmp_path / "new" / "1.host").write_bytes(make_message(message_id="<p1@acme.example>", subject="poll one"))
-    (tmp_path / "new" / "2.host").write_bytes(
-        make_message(message_id="<p2@acme.example>", subject="Re: poll one", references="<p1@acme.example>")
+    url = make_maildir(
+        tmp_path,
+        new={
+            "1.host": make_message(message_id="<p1@acme.example>", subject="poll one"),
+            "2.host": make_message(
+                message_id="<p2@acme.example>", subject="Re: poll one", references="<p1@acme.example>"
+            ),
+        },
     )
-    box = Mailbox.objects.create(name="MD", slug="md", url=f"maildir://{tmp_path}", default_resolver_group=group)
+    box = Mailbox.objects.create(name="MD", slug="md", url=url, default_resolver_group=group)
     result = mailbox_poll(mailbox_id=box.pk)
     assert (result.taken, result.error) == (2, "")
     assert sorted(p.name.split(":")[0] for p in (tmp_path / "cur").iterdir()) == ["1.host", "2.host"]

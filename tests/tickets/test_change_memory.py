@@ -2,6 +2,8 @@
 ticket's lock and row, the head of its audit chain. Remembering saves queries on every mail and every API
 call; it must never outlive a savepoint that was rolled back, nor let a stale instance write."""
 
+from contextlib import contextmanager, suppress
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -19,16 +21,20 @@ class Boom(Exception):
     pass
 
 
+@contextmanager
+def rolled_back():
+    """A block in a savepoint of its own that fails and is rolled back; the change goes on after it."""
+    with suppress(Boom), transaction.atomic():
+        yield
+        raise Boom
+
+
 def test_a_fact_is_forgotten_once_the_savepoint_it_was_noted_in_is_rolled_back():
     with transaction.atomic(), service_scope():
         scope_remember("outer", 1)
-        try:
-            with transaction.atomic():
-                scope_remember("inner", 2)
-                assert scope_recall("inner") == 2 and scope_recall("outer") == 1
-                raise Boom
-        except Boom:
-            pass
+        with rolled_back():
+            scope_remember("inner", 2)
+            assert scope_recall("inner") == 2 and scope_recall("outer") == 1
         assert scope_recall("inner") is None  # its savepoint is gone: it may have undone the write
         assert scope_recall("outer") == 1  # noted before the savepoint: still true
         with transaction.atomic():
@@ -45,12 +51,8 @@ def test_the_audit_chain_stays_whole_when_a_savepoint_with_events_is_rolled_back
     ticket = TicketFactory(requester=customer, actor=desk)
     with transaction.atomic(), service_scope():
         comment_add(ticket=ticket, author=desk, body="one", is_public=False)
-        try:
-            with transaction.atomic():
-                comment_add(ticket=ticket, author=desk, body="rolled back", is_public=False)
-                raise Boom
-        except Boom:
-            pass
+        with rolled_back():
+            comment_add(ticket=ticket, author=desk, body="rolled back", is_public=False)
         comment_add(ticket=ticket, author=desk, body="two", is_public=False)
     seqs = list(ticket.events.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
@@ -78,12 +80,8 @@ def test_the_ticket_is_read_again_after_a_rolled_back_savepoint(desk, customer):
     ticket = TicketFactory(requester=customer, actor=desk, title="Before")
     with transaction.atomic(), service_scope():
         ticket_update(ticket=ticket, actor=desk, data={"urgency": 2})
-        try:
-            with transaction.atomic():
-                ticket_update(ticket=ticket, actor=desk, data={"title": "Rolled back"})
-                raise Boom
-        except Boom:
-            pass
+        with rolled_back():
+            ticket_update(ticket=ticket, actor=desk, data={"title": "Rolled back"})
         assert ticket.title == "Rolled back"  # the instance still holds what was undone ...
         ticket_update(ticket=ticket, actor=desk, data={"impact": 2})
         assert ticket.title == "Before"  # ... so the next service re-read it under the lock
@@ -113,12 +111,8 @@ def test_the_chain_head_moves_once_per_change_to_where_the_chain_ends(desk, cust
         with CaptureQueriesContext(connection) as queries:
             comment_add(ticket=ticket, author=desk, body="one", is_public=False)
             comment_add(ticket=ticket, author=desk, body="two", is_public=False)
-            try:
-                with transaction.atomic():
-                    comment_add(ticket=ticket, author=desk, body="rolled back", is_public=False)
-                    raise Boom
-            except Boom:
-                pass
+            with rolled_back():
+                comment_add(ticket=ticket, author=desk, body="rolled back", is_public=False)
         assert not [q for q in queries if "tickets_ticketaudithead" in q["sql"]]  # not yet: at the end
     last = ticket.events.order_by("-seq").first()
     head = TicketAuditHead.objects.get(ticket=ticket)
